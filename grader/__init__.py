@@ -1,0 +1,20 @@
+"""grader: offline grading of answers to technical interview questions.
+
+The library first (``Grader``), a thin CLI on top (``grader --help``). Heavy dependencies (torch,
+transformers, bert-score) are imported only when BERTScore actually runs.
+"""
+__version__ = "0.1.0"
+
+__all__ = ["Grader", "QuestionReport", "__version__"]
+
+
+def __getattr__(name):  # lazy: `import grader` stays cheap for the CLI's help and listings
+    if name == "Grader":
+        from grader.engine import Grader
+
+        return Grader
+    if name == "QuestionReport":
+        from grader.report import QuestionReport
+
+        return QuestionReport
+    raise AttributeError(name)

@@ -1,0 +1,274 @@
+"""The command line: parse options, call the library, render. Nothing else lives here.
+
+Exit codes: 0 ok; 1 findings (lint problems, some batch inputs failed); 2 usage error; 3 bad input
+(answer, transcript, dataset); 4 invalid bank; 5 invalid configuration; 6 output cannot be written;
+130 interrupted.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from grader.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, GraderError
+
+app = typer.Typer(
+    name="grader",
+    help="Grade answers to technical interview questions offline: keyword rubrics, ROUGE and BERTScore "
+    "combined into a 0-100 score with feedback.\n\nStart with 'grader questions', then "
+    "'grader grade --question q09 --answer \"...\"'.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+bank_app = typer.Typer(help="Inspect and lint a question bank.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
+
+_state = {"debug": False}
+
+BankOption = Annotated[Optional[Path], typer.Option(
+    "--bank", help="Bank directory with references/ and rubrics/ (default: $GRADER_BANK, else the bundled "
+    "20 Generative-AI questions).", show_default=False)]
+
+
+def _err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _handled():
+    """Turn grader's errors into one line on stderr and their exit code; a traceback only with --debug."""
+    try:
+        yield
+    except GraderError as exc:
+        if _state["debug"]:
+            raise
+        _err_console().print(f"[bold red]error:[/] {exc.one_line()}", markup=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _err_console().print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False):
+    _state["debug"] = debug
+
+
+def _emit(text: str, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from grader.io import write_atomic
+
+    write_atomic(output, text)
+    _err_console().print(f"wrote {output}")
+
+
+# --------------------------------------------------------------------------- questions / bank
+
+
+@app.command()
+def questions(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    bank: BankOption = None,
+):
+    """List the bank's questions: id, difficulty, topics and text."""
+    with _handled():
+        from grader.bank import load_bank
+        from grader.report import dumps
+
+        loaded = load_bank(bank)
+        if fmt == "json":
+            sys.stdout.write(dumps([{"id": q.id, "difficulty": q.difficulty, "topics": list(q.topics),
+                                     "question": q.question, "has_rubric": q.rubric is not None}
+                                    for q in loaded]))
+        elif fmt == "text":
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table("id", "difficulty", "topics", "question", title=f"{len(loaded)} questions")
+            for q in loaded:
+                table.add_row(q.id, q.difficulty, ", ".join(q.topics), q.question)
+            Console(highlight=False).print(table)
+        else:
+            raise typer.BadParameter(f"unknown format {fmt!r}; choose text or json", param_hint="--format")
+
+
+@bank_app.command("check")
+def bank_check(path: Annotated[Optional[Path], typer.Argument(
+        help="Bank directory (default: $GRADER_BANK, else the bundled bank).", show_default=False)] = None):
+    """Lint a bank: ids, empty references, unknown questions in rubrics, weights, unused concepts.
+
+    Exits 0 when clean, 1 with findings (errors or warnings), 4 when the bank cannot be read at all.
+    """
+    with _handled():
+        from grader.bank import inspect_bank
+
+        loaded, findings = inspect_bank(path)
+        console = _err_console()
+        for finding in findings:
+            style = "red" if finding.severity == "error" else "yellow"
+            console.print(f"[{style}]{finding.one_line()}[/]", markup=True, highlight=False)
+        if loaded is not None:
+            rubrics = sum(1 for q in loaded if q.rubric)
+            console.print(f"{len(loaded)} questions, {rubrics} rubrics, "
+                          f"{sum(1 for f in findings if f.severity == 'error')} errors, "
+                          f"{sum(1 for f in findings if f.severity == 'warning')} warnings")
+        if findings:
+            raise typer.Exit(EXIT_FINDINGS)
+
+
+# --------------------------------------------------------------------------- grade
+
+
+def _read_answer(answer: Optional[str], answer_file: Optional[Path]) -> str:
+    from grader.errors import InputError
+    from grader.io import decode_text, read_text_file
+
+    if answer is not None and answer_file is not None:
+        raise InputError("give either --answer or --answer-file, not both", field="answer")
+    if answer_file is not None:
+        if str(answer_file) == "-":
+            return decode_text(sys.stdin.buffer.read(), "<stdin>")
+        return read_text_file(answer_file)
+    if answer is not None:
+        return decode_text(sys.stdin.buffer.read(), "<stdin>") if answer == "-" else answer
+    if not sys.stdin.isatty():
+        return decode_text(sys.stdin.buffer.read(), "<stdin>")
+    raise InputError("no answer given: use --answer TEXT, --answer-file PATH, or pipe it on stdin",
+                     field="answer")
+
+
+@app.command()
+def grade(
+    question: Annotated[str, typer.Option("--question", "-q", help="Question id (q09), number (9) or a piece "
+                                          "of its text ('explain lora').", show_default=False)],
+    answer: Annotated[Optional[str], typer.Option("--answer", "-a", help="The answer text ('-' reads stdin).",
+                                                  show_default=False)] = None,
+    answer_file: Annotated[Optional[Path], typer.Option("--answer-file", help="Read the answer from a UTF-8 "
+                                                        "text file ('-' for stdin).", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text (terminal), json or md.")] = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file.",
+                                                   show_default=False)] = None,
+    metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated subset of keywords,rouge,bertscore. "
+                                         "Without bertscore, grading starts instantly (no torch).")]
+    = "keywords,rouge,bertscore",
+    bank: BankOption = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file (default: the bundled "
+                                                    "grader/data/weights.yaml).", show_default=False)] = None,
+):
+    """Grade one answer to one bank question and explain the score.
+
+    Examples:
+
+      grader grade -q q09 --answer "LoRA learns a low-rank update BA ..."
+
+      grader grade -q "mode collapse" --answer-file my_answer.txt --format json -o report.json
+
+      echo "Top-p samples from the smallest set ..." | grader grade -q 13 --metrics keywords,rouge
+    """
+    with _handled():
+        from grader.bank import load_bank
+        from grader.combine import load_config
+        from grader.engine import Grader
+        from grader.errors import InputError
+        from grader.render import FORMATS, print_text, to_json, to_markdown
+        from grader.resolve import resolve_question
+
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}", field="--format")
+        loaded = load_bank(bank)
+        qid = resolve_question(loaded, question)
+        text = _read_answer(answer, answer_file)
+        grader = Grader(loaded, metrics=metrics, config=load_config(weights))
+        report = grader.grade(qid, text)
+        if fmt == "json":
+            _emit(to_json(report), output)
+        elif fmt == "md":
+            _emit(to_markdown(report), output)
+        elif output is not None:
+            _emit(to_markdown(report), output)
+        else:
+            from rich.console import Console
+
+            print_text(report, Console(highlight=False))
+
+
+# --------------------------------------------------------------------------- practice
+
+
+@app.command()
+def practice(
+    question: Annotated[Optional[str], typer.Option("--question", "-q", help="Practise this question (id, "
+                                                    "number or text).", show_default=False)] = None,
+    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Pick questions with this topic tag.",
+                                                 show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed for the question order.",
+                                                show_default=False)] = None,
+    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
+    = "keywords,rouge,bertscore",
+    bank: BankOption = None,
+):
+    """Practise interactively: a question, your answer (finish with an empty line or Ctrl-D), the report, repeat."""
+    with _handled():
+        import random
+
+        from rich.console import Console
+
+        from grader.bank import load_bank
+        from grader.engine import Grader
+        from grader.errors import InputError
+        from grader.render import print_text
+        from grader.resolve import resolve_question
+
+        loaded = load_bank(bank)
+        pool = list(loaded)
+        if topic:
+            pool = [q for q in pool if topic.lower() in q.topics]
+            if not pool:
+                topics = sorted({t for q in loaded for t in q.topics})
+                raise InputError(f"no question has topic {topic!r}; topics: {', '.join(topics)}", field="--topic")
+        if question:
+            pool = [loaded.get(resolve_question(loaded, question))]
+        rng = random.Random(seed)
+        rng.shuffle(pool)
+        grader = Grader(loaded, metrics=metrics)
+        console = Console(highlight=False)
+        for q in pool:
+            console.print(f"\n[bold]{q.id} ({q.difficulty}):[/] {q.question}", markup=True)
+            console.print("[dim]Your answer (empty line to finish, Ctrl-D to quit):[/]", markup=True)
+            lines = []
+            while True:
+                try:
+                    line = input()
+                except EOFError:
+                    if lines:
+                        break
+                    return
+                if not line.strip() and lines:
+                    break
+                lines.append(line)
+            print_text(grader.grade(q.id, "\n".join(lines)), console)
+            if q is not pool[-1]:
+                try:
+                    again = input("Next question? [Y/n] ").strip().lower()
+                except EOFError:
+                    return
+                if again in ("n", "no", "q", "quit"):
+                    return
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Combination of metric results into a 0-100 score, a band, and guards against gaming.
+
+The weights live in ``grader/data/weights.yaml`` (data, not code); ``load_config`` validates them when they
+are read, so a bad edit fails at start-up with the field named, not halfway through a batch.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.errors import ConfigError
+from grader.metrics.bertscore import BertScoreResult
+from grader.metrics.keywords import KeywordResult
+from grader.metrics.rouge import RougeResult
+from grader.text import STOPWORDS, tokenize
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "weights.yaml"
+SEMANTIC_FEATURES = ("bertscore_precision", "bertscore_recall", "bertscore_f1", "rouge1_precision",
+                     "rouge1_recall", "rouge1_f1", "rouge2_recall", "rouge2_f1", "rougeL_recall", "rougeL_f1")
+
+
+@dataclass(frozen=True)
+class Config:
+    keyword_weight: float
+    semantic_features: dict[str, float]
+    semantic_floor: float
+    semantic_ceiling: float
+    bertscore_layer: int
+    bertscore_idf: bool
+    bertscore_baseline: str
+    bands: tuple[tuple[str, float], ...]
+    keyword_list_factor: float
+    question_copy_cap: float
+    missing_required_cap: float
+    path: str = ""
+    digest: str = field(default="", compare=False)
+
+    def band(self, score: float) -> str:
+        for name, threshold in self.bands:
+            if score >= threshold:
+                return name
+        return self.bands[-1][0]
+
+    @property
+    def signature(self) -> dict:
+        return {"file": Path(self.path).name, "sha256": self.digest, "keyword_weight": self.keyword_weight,
+                "semantic": dict(self.semantic_features), "floor": self.semantic_floor,
+                "ceiling": self.semantic_ceiling}
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a weights file; errors name the file and the field."""
+    import yaml
+
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("weights file not found", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read weights file: {exc.strerror or exc}", path=path) from None
+    try:
+        data = yaml.safe_load(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"weights file is not valid YAML: {str(exc).splitlines()[0]}", path=path) from None
+    if not isinstance(data, dict):
+        raise ConfigError("weights file must be a YAML mapping", path=path)
+
+    def num(container: dict, key: str, where: str, lo: float = 0.0, hi: float | None = None) -> float:
+        value = container.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"must be a number, got {value!r}", path=path, field=where)
+        if value < lo or (hi is not None and value > hi):
+            raise ConfigError(f"must be between {lo:g} and {hi if hi is not None else 'inf'}, got {value}",
+                              path=path, field=where)
+        return float(value)
+
+    if data.get("version") != 1:
+        raise ConfigError(f"unsupported version {data.get('version')!r} (this grader reads version 1)",
+                          path=path, field="version")
+    features = data.get("semantic_features")
+    if not isinstance(features, dict) or not features:
+        raise ConfigError("must map feature names to weights", path=path, field="semantic_features")
+    for name in features:
+        if name not in SEMANTIC_FEATURES:
+            raise ConfigError(f"unknown feature {name!r} (known: {', '.join(SEMANTIC_FEATURES)})",
+                              path=path, field="semantic_features")
+    weights = {k: num(features, k, f"semantic_features.{k}") for k in features}
+    if sum(weights.values()) <= 0:
+        raise ConfigError("weights must not all be zero", path=path, field="semantic_features")
+    floor = num(data, "semantic_floor", "semantic_floor", 0.0, 1.0)
+    ceiling = num(data, "semantic_ceiling", "semantic_ceiling", 0.0, 1.0)
+    if ceiling <= floor:
+        raise ConfigError(f"must be above semantic_floor ({floor})", path=path, field="semantic_ceiling")
+    bs = data.get("bertscore") or {}
+    layer = bs.get("layer")
+    if not isinstance(layer, int) or isinstance(layer, bool) or not 1 <= layer <= 6:
+        raise ConfigError(f"must be an integer 1..6, got {layer!r}", path=path, field="bertscore.layer")
+    bands_raw = data.get("bands")
+    if not isinstance(bands_raw, dict) or not bands_raw:
+        raise ConfigError("must map band names to score thresholds", path=path, field="bands")
+    bands = tuple(sorted(((str(k), num(bands_raw, k, f"bands.{k}", 0, 100)) for k in bands_raw),
+                         key=lambda b: -b[1]))
+    guards = data.get("guards") or {}
+    total = sum(weights.values())
+    return Config(
+        keyword_weight=num(data, "keyword_weight", "keyword_weight", 0.0, 1.0),
+        semantic_features={k: v / total for k, v in weights.items()},
+        semantic_floor=floor,
+        semantic_ceiling=ceiling,
+        bertscore_layer=layer,
+        bertscore_idf=bool(bs.get("idf", True)),
+        bertscore_baseline=str(bs.get("baseline", "all-MiniLM-L6-v2.tsv")),
+        bands=bands,
+        keyword_list_factor=num(guards, "keyword_list_factor", "guards.keyword_list_factor", 0, 1),
+        question_copy_cap=num(guards, "question_copy_cap", "guards.question_copy_cap", 0, 100),
+        missing_required_cap=num(guards, "missing_required_cap", "guards.missing_required_cap", 0, 1),
+        path=str(path),
+        digest=hashlib.sha256(raw).hexdigest()[:16],
+    )
+
+
+# --------------------------------------------------------------------------- features
+
+
+def semantic_feature_values(rouge: RougeResult | None, bert: BertScoreResult | None) -> dict[str, float]:
+    """The candidate features, each clipped to [0, 1]; absent metrics give no features."""
+    values: dict[str, float] = {}
+    if bert is not None:
+        values.update(bertscore_precision=bert.precision, bertscore_recall=bert.recall, bertscore_f1=bert.f1)
+    if rouge is not None:
+        for kind in ("rouge1", "rouge2", "rougeL"):
+            prf = getattr(rouge, kind)
+            values.update({f"{kind}_precision": prf.precision, f"{kind}_recall": prf.recall,
+                           f"{kind}_f1": prf.f1})
+    return {k: min(1.0, max(0.0, v)) for k, v in values.items()}
+
+
+def semantic_score(config: Config, values: dict[str, float]) -> float | None:
+    """Weighted mean of the configured features that are present, stretched between floor and ceiling."""
+    used = {k: w for k, w in config.semantic_features.items() if k in values}
+    if not used:
+        return None
+    mean = sum(values[k] * w for k, w in used.items()) / sum(used.values())
+    stretched = (mean - config.semantic_floor) / (config.semantic_ceiling - config.semantic_floor)
+    return min(1.0, max(0.0, stretched))
+
+
+# --------------------------------------------------------------------------- guards
+
+
+def looks_like_keyword_list(answer: str) -> bool:
+    """A bare list of terms: many words, almost no function words, no sentence a reader could follow."""
+    tokens = tokenize(answer)
+    if len(tokens) < 6:
+        return False
+    function_words = sum(1 for t in tokens if t.text in STOPWORDS)
+    return function_words / len(tokens) < 0.12
+
+
+def restates_question(answer: str, question: str) -> bool:
+    """Nothing but the question said back: (nearly) every content word of the answer is in the question."""
+    answer_words = [t.stem for t in tokenize(answer) if t.text not in STOPWORDS]
+    if not answer_words:
+        return False
+    question_words = {t.stem for t in tokenize(question)}
+    inside = sum(1 for w in answer_words if w in question_words)
+    return inside / len(answer_words) >= 0.8
+
+
+@dataclass(frozen=True)
+class Combined:
+    score: float
+    band: str
+    flags: tuple[str, ...]
+    parts: dict[str, Any]
+
+
+def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
+            rouge: RougeResult | None, bert: BertScoreResult | None, has_rubric: bool) -> Combined:
+    """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags."""
+    flags: list[str] = []
+    values = semantic_feature_values(rouge, bert)
+    semantic = semantic_score(config, values)
+    coverage = None
+    if keywords is not None:
+        coverage = keywords.coverage
+        if any(m.required for m in keywords.missing):
+            capped = min(coverage, config.missing_required_cap)
+            if capped < coverage:
+                flags.append("missing-required")
+            coverage = capped
+    parts: dict[str, Any] = {"semantic": None if semantic is None else round(semantic, 6),
+                             "keywords": None if coverage is None else round(coverage, 6)}
+    if coverage is not None and semantic is not None:
+        base = config.keyword_weight * coverage + (1 - config.keyword_weight) * semantic
+    elif coverage is not None:
+        base = coverage
+    elif semantic is not None:
+        base = semantic
+    else:
+        base = 0.0
+    score = 100.0 * base
+    if not answer.strip():
+        flags.append("empty")
+        score = 0.0
+    if looks_like_keyword_list(answer):
+        flags.append("keyword-list")
+        score *= config.keyword_list_factor
+    if restates_question(answer, question):
+        flags.append("restates-question")
+        score = min(score, config.question_copy_cap)
+    score = round(min(100.0, max(0.0, score)), 2)
+    return Combined(score, config.band(score), tuple(flags), parts)

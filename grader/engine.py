@@ -1,0 +1,129 @@
+"""The ``Grader``: a bank and a metric configuration, built once, that grades many answers.
+
+Lexical metrics run per answer; BERTScore runs once per call over every pair (one model load per process,
+reference encodings cached), so ``grade_many`` over a cohort costs little more than bare bert-score.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from grader.bank import Bank, Question, load_bank
+from grader.combine import Config, combine, load_config
+from grader.errors import ConfigError, InputError, UnknownQuestionError
+from grader.feedback import build_feedback
+from grader.metrics import METRIC_NAMES
+from grader.report import QuestionReport
+from grader.signature import build_signature
+
+#: Answers longer than this are refused (a pasted book is a mistake, not an answer).
+MAX_ANSWER_CHARS = 2_000_000
+
+
+def parse_metrics(spec: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``"keywords,rouge"`` -> ("keywords", "rouge"), in canonical order; unknown names are an error."""
+    if spec is None:
+        return METRIC_NAMES
+    names = [n.strip().lower() for n in (spec.split(",") if isinstance(spec, str) else spec) if n.strip()]
+    unknown = [n for n in names if n not in METRIC_NAMES]
+    if unknown or not names:
+        raise ConfigError(f"unknown metric {', '.join(unknown) or '(none given)'}; choose from "
+                          f"{', '.join(METRIC_NAMES)}", field="metrics")
+    return tuple(n for n in METRIC_NAMES if n in names)
+
+
+class Grader:
+    """Grades answers against a bank. Build once; call ``grade`` or ``grade_many`` as often as needed."""
+
+    def __init__(self, bank: Bank | None = None, metrics: str | Sequence[str] | None = None,
+                 config: Config | None = None):
+        self.bank = bank if bank is not None else load_bank()
+        self.metrics = parse_metrics(metrics)
+        self.config = config if config is not None else load_config()
+        self._rouge = None
+        self._bert = None
+
+    # ------------------------------------------------------------------ metric objects (lazy)
+
+    @property
+    def rouge(self):
+        if self._rouge is None:
+            from grader.metrics.rouge import RougeMetric
+
+            self._rouge = RougeMetric()
+        return self._rouge
+
+    @property
+    def bert(self):
+        if self._bert is None:
+            from grader.metrics.bertscore import BertScoreMetric
+
+            self._bert = BertScoreMetric(
+                layer=self.config.bertscore_layer, idf=self.config.bertscore_idf,
+                idf_sentences=[q.reference for q in self.bank], baseline=self.config.bertscore_baseline)
+        return self._bert
+
+    @property
+    def signature(self) -> dict:
+        sigs = {}
+        if "rouge" in self.metrics:
+            from grader.metrics.rouge import SIGNATURE
+
+            sigs["rouge"] = SIGNATURE
+        if "bertscore" in self.metrics:
+            sigs["bertscore"] = self.bert.signature
+        if "keywords" in self.metrics:
+            sigs["keywords"] = {"matching": "stem+synonyms+typos+formulas", "negation_aware_pitfalls": True}
+        return build_signature(self.bank, self.config, self.metrics, sigs)
+
+    # ------------------------------------------------------------------ grading
+
+    def question(self, question_id: str) -> Question:
+        if question_id not in self.bank:
+            from grader.resolve import closest_ids
+
+            hint = closest_ids(self.bank, question_id)
+            raise UnknownQuestionError(f"unknown question id {question_id!r}"
+                                       + (f"; did you mean {', '.join(hint)}?" if hint else ""),
+                                       field="question")
+        return self.bank.get(question_id)
+
+    @staticmethod
+    def references(question: Question) -> list[str]:
+        return [question.reference, *question.exemplars]
+
+    def grade(self, question_id: str, answer: str) -> QuestionReport:
+        return self.grade_many([(question_id, answer)])[0]
+
+    def grade_many(self, pairs: Iterable[tuple[str, str]]) -> list[QuestionReport]:
+        """Grade (question id, answer) pairs; BERTScore for all of them in one batched pass."""
+        pairs = list(pairs)
+        questions = [self.question(qid) for qid, _ in pairs]
+        answers = []
+        for (qid, answer), _ in zip(pairs, questions):
+            if not isinstance(answer, str):
+                raise TypeError(f"answer for {qid} must be str, got {type(answer).__name__}")
+            if len(answer) > MAX_ANSWER_CHARS:
+                raise InputError(f"answer is {len(answer):,} characters; the limit is "
+                                           f"{MAX_ANSWER_CHARS:,}", field=qid)
+            answers.append(answer)
+        berts = [None] * len(pairs)
+        if "bertscore" in self.metrics and pairs:
+            berts = self.bert.score_many(answers, [self.references(q) for q in questions])
+        signature = self.signature
+        reports = []
+        for question, answer, bert in zip(questions, answers, berts):
+            reports.append(self._report(question, answer, bert, signature))
+        return reports
+
+    def _report(self, question: Question, answer: str, bert, signature: dict) -> QuestionReport:
+        keywords = None
+        if "keywords" in self.metrics and question.rubric is not None:
+            from grader.metrics.keywords import score_keywords
+
+            keywords = score_keywords(question.rubric, answer)
+        rouge = self.rouge.score(answer, self.references(question)) if "rouge" in self.metrics else None
+        combined = combine(self.config, question.question, answer, keywords, rouge, bert,
+                           question.rubric is not None)
+        feedback = build_feedback(keywords, combined.parts["semantic"], combined.flags)
+        return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,
+                              rouge, bert, combined.parts["semantic"], combined.flags, tuple(feedback), signature)

@@ -1,0 +1,37 @@
+"""Feedback a learner can act on: what was covered, what to mention next time, what was wrong."""
+from __future__ import annotations
+
+from grader.metrics.keywords import KeywordResult
+
+FLAG_ADVICE = {
+    "empty": "No answer was given: even a partial answer earns credit.",
+    "keyword-list": "The answer reads as a list of terms: explain how the ideas connect, in full sentences.",
+    "restates-question": "The answer repeats the question: say what the answer is, not what was asked.",
+    "missing-required": "An essential point is missing, so the rubric score is capped until it is mentioned.",
+}
+
+
+def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags: tuple[str, ...],
+                   max_missing: int = 4) -> list[str]:
+    lines: list[str] = [FLAG_ADVICE[f] for f in flags if f in FLAG_ADVICE]
+    if keywords is not None:
+        if keywords.matched:
+            names = ", ".join(m.concept for m in keywords.matched)
+            lines.append(f"Covered: {names}.")
+        missing = sorted(keywords.missing, key=lambda m: (not m.required, -m.weight))
+        for item in missing[:max_missing]:
+            advice = item.hint or f"Mention {item.concept}."
+            lines.append(("Essential: " if item.required else "To add: ") + advice)
+        if len(missing) > max_missing:
+            rest = ", ".join(m.concept for m in missing[max_missing:])
+            lines.append(f"Also worth mentioning: {rest}.")
+        for hit in keywords.pitfalls:
+            lines.append(f"Misconception: \"{hit.text}\". {hit.explanation}".strip())
+    if semantic is not None:
+        if semantic >= 0.8:
+            lines.append("Overall the answer says what the reference answer says.")
+        elif semantic >= 0.4:
+            lines.append("The answer is on topic but covers only part of the reference answer.")
+        else:
+            lines.append("The answer is far from the reference answer: compare it with the model answer.")
+    return lines

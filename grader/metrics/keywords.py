@@ -1,0 +1,171 @@
+"""Keyword rubric metric: which of a question's concepts an answer states, and which misconceptions.
+
+Matching is lexical but forgiving the way a human reader is: case, punctuation and hyphenation do not matter,
+words are stemmed, longer words may carry a typo, function words are skipped, and formulas are compared in a
+canonical form that ignores spacing and Unicode spelling (W′ vs W', σ vs sigma, ∈ vs in, ≪ vs <<).
+A pitfall does not fire when its sentence negates it ("LoRA does not add latency").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from grader.bank import Concept, Rubric
+from grader.text import NEGATIONS, Token, compact_formula, same_word, tokenize
+
+#: How many content words may stand between the words of a pitfall pattern ("LoRA adds some extra latency").
+PITFALL_GAP = 2
+#: How far before a pitfall match a negation still negates it, in words of the same sentence.
+NEGATION_REACH = 4
+#: A formula this short ("ba") would match by accident inside ordinary words.
+MIN_FORMULA_CHARS = 4
+
+
+@dataclass(frozen=True)
+class ConceptMatch:
+    """A concept the answer states, with the span of the answer that states it."""
+
+    concept: str
+    weight: float
+    required: bool
+    phrase: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class MissedConcept:
+    concept: str
+    weight: float
+    required: bool
+    hint: str
+
+
+@dataclass(frozen=True)
+class PitfallHit:
+    pitfall: str
+    penalty: float
+    explanation: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class KeywordResult:
+    """Weighted coverage in [0, 1] after pitfall penalties, and the evidence behind it."""
+
+    coverage: float
+    raw_coverage: float
+    matched: tuple[ConceptMatch, ...]
+    missing: tuple[MissedConcept, ...]
+    pitfalls: tuple[PitfallHit, ...]
+
+
+@lru_cache(maxsize=8192)
+def _phrase_tokens(phrase: str) -> tuple[Token, ...]:
+    tokens = tokenize(phrase)
+    content = tuple(t for t in tokens if not t.is_stopword)
+    return content or tuple(tokens)
+
+
+def _content(tokens: list[Token]) -> list[Token]:
+    return [t for t in tokens if not t.is_stopword]
+
+
+def _find_phrase(phrase: tuple[Token, ...], tokens: list[Token], max_gap: int = 0) -> tuple[int, int] | None:
+    """Indices (first, last) in ``tokens`` of the first occurrence of ``phrase``; gaps allowed up to max_gap."""
+    if not phrase or len(phrase) > len(tokens):
+        return None
+    for i, token in enumerate(tokens):
+        if not same_word(phrase[0], token):
+            continue
+        position, ok = i, True
+        for expected in phrase[1:]:
+            for step in range(1, max_gap + 2):
+                j = position + step
+                if j < len(tokens) and tokens[j].sentence == token.sentence and same_word(expected, tokens[j]):
+                    position = j
+                    break
+            else:
+                ok = False
+                break
+        if ok:
+            return i, position
+    return None
+
+
+def _find_formula(formula: str, text: str, compact: tuple[str, list[int]] | None = None) -> tuple[int, int] | None:
+    needle, _ = compact_formula(formula)
+    if len(needle) < MIN_FORMULA_CHARS:
+        return None
+    haystack, offsets = compact or compact_formula(text)
+    at = haystack.find(needle)
+    if at < 0:
+        return None
+    return offsets[at], offsets[at + len(needle) - 1] + 1
+
+
+def phrase_occurs(phrase: str, text: str, formula: bool = False) -> bool:
+    """Whether ``phrase`` (or ``formula``) occurs in ``text`` as the rubric matcher sees it."""
+    if formula:
+        return _find_formula(phrase, text) is not None
+    return _find_phrase(_phrase_tokens(phrase), _content(tokenize(text))) is not None
+
+
+def _negated(tokens: list[Token], first: int, last: int) -> bool:
+    sentence = tokens[first].sentence
+    lo = first
+    while lo > 0 and tokens[lo - 1].sentence == sentence and first - (lo - 1) <= NEGATION_REACH:
+        lo -= 1
+    window = tokens[lo : last + 1]
+    if any(t.text in NEGATIONS for t in window):
+        return True
+    # "It is a myth that ...", "Wrong: ..." anywhere earlier in the sentence negates the claim.
+    strong = {"myth", "misconception", "false", "wrong", "incorrect", "untrue"}
+    return any(t.text in strong for t in tokens[:first] if t.sentence == sentence)
+
+
+def _match_concept(concept: Concept, text: str, content: list[Token],
+                   compact: tuple[str, list[int]]) -> ConceptMatch | None:
+    for phrase in concept.synonyms:
+        found = _find_phrase(_phrase_tokens(phrase), content)
+        if found:
+            start, end = content[found[0]].start, content[found[1]].end
+            return ConceptMatch(concept.name, concept.weight, concept.required, phrase, text[start:end], start, end)
+    for formula in concept.formulas:
+        found = _find_formula(formula, text, compact)
+        if found:
+            start, end = found
+            return ConceptMatch(concept.name, concept.weight, concept.required, formula, text[start:end], start, end)
+    return None
+
+
+def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
+    """Match ``answer`` against ``rubric``: coverage = matched weight / total weight, less pitfall penalties."""
+    all_tokens = tokenize(answer)
+    content = _content(all_tokens)
+    compact = compact_formula(answer)
+    matched: list[ConceptMatch] = []
+    missing: list[MissedConcept] = []
+    for concept in rubric.concepts:
+        hit = _match_concept(concept, answer, content, compact)
+        if hit:
+            matched.append(hit)
+        else:
+            missing.append(MissedConcept(concept.name, concept.weight, concept.required, concept.hint))
+    pitfalls: list[PitfallHit] = []
+    for pitfall in rubric.pitfalls:
+        for pattern in pitfall.patterns:
+            phrase = _phrase_tokens(pattern)
+            found = _find_phrase(phrase, all_tokens, max_gap=PITFALL_GAP + 2) if phrase else None
+            if found and not _negated(all_tokens, *found):
+                start, end = all_tokens[found[0]].start, all_tokens[found[1]].end
+                pitfalls.append(PitfallHit(pitfall.name, pitfall.penalty, pitfall.explanation,
+                                           answer[start:end], start, end))
+                break
+    total = sum(c.weight for c in rubric.concepts) or 1.0
+    raw = sum(m.weight for m in matched) / total
+    coverage = max(0.0, raw - sum(p.penalty for p in pitfalls))
+    return KeywordResult(round(coverage, 6), round(raw, 6), tuple(matched), tuple(missing), tuple(pitfalls))

@@ -1,0 +1,68 @@
+"""The report data model: one frozen object per graded answer, and its JSON form (the public contract).
+
+Renderers (grader/render.py) read these objects; no metric logic lives there.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from grader.metrics.bertscore import BertScoreResult
+from grader.metrics.keywords import KeywordResult
+from grader.metrics.rouge import RougeResult
+
+REPORT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class QuestionReport:
+    question_id: str
+    question: str
+    answer: str
+    score: float
+    band: str
+    keywords: KeywordResult | None
+    rouge: RougeResult | None
+    bertscore: BertScoreResult | None
+    semantic: float | None
+    flags: tuple[str, ...]
+    feedback: tuple[str, ...]
+    signature: dict
+
+    def metrics_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.keywords is not None:
+            k = self.keywords
+            out["keywords"] = {
+                "coverage": k.coverage,
+                "raw_coverage": k.raw_coverage,
+                "matched": [asdict(m) for m in k.matched],
+                "missing": [asdict(m) for m in k.missing],
+                "pitfalls": [asdict(p) for p in k.pitfalls],
+            }
+        if self.rouge is not None:
+            out["rouge"] = {kind: asdict(getattr(self.rouge, kind)) for kind in ("rouge1", "rouge2", "rougeL")}
+        if self.bertscore is not None:
+            out["bertscore"] = asdict(self.bertscore)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "question_id": self.question_id,
+            "question": self.question,
+            "score": self.score,
+            "band": self.band,
+            "metrics": self.metrics_dict(),
+            "semantic": self.semantic,
+            "flags": list(self.flags),
+            "feedback": list(self.feedback),
+            "answer": self.answer,
+            "signature": self.signature,
+        }
+
+
+def dumps(data: Any) -> str:
+    """Deterministic JSON: the same input gives byte-identical output."""
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
