@@ -30,6 +30,7 @@ class Concept:
     formulas: tuple[str, ...] = ()
     required: bool = False
     hint: str = ""
+    bonus: bool = False  # beyond the reference answer: credit when said, no loss when not
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,8 @@ class Finding:
     field: str | None = None
 
     def one_line(self) -> str:
-        where = self.path + (f" [{self.question_id}]" if self.question_id else "")
-        where += f" [{self.field}]" if self.field else ""
+        label = ".".join(p for p in (self.question_id, self.field) if p)
+        where = self.path + (f" [{label}]" if label else "")
         return f"{self.severity}: {where}: {self.message}"
 
 
@@ -253,7 +254,7 @@ class _Fields:
 _QUESTION_FIELDS = {"id", "question", "difficulty", "topics", "reference", "alternative_phrasings",
                     "extra_reference", "exemplars"}
 _RUBRIC_FIELDS = {"question", "concepts", "pitfalls"}
-_CONCEPT_FIELDS = {"name", "weight", "required", "synonyms", "formulas", "hint"}
+_CONCEPT_FIELDS = {"name", "weight", "required", "synonyms", "formulas", "hint", "bonus"}
 _PITFALL_FIELDS = {"name", "patterns", "penalty", "explanation"}
 
 
@@ -318,8 +319,10 @@ def _parse_rubric(path: Path, data: Any, findings: list[Finding]) -> Rubric | No
         formulas = cf.texts("formulas")
         if not synonyms and not formulas:
             cf.error("synonyms", "needs at least one synonym or formula")
-        concepts.append(Concept(name, weight, synonyms, formulas, cf.flag("required"),
-                                cf.text("hint", required=False)))
+        required, bonus = cf.flag("required"), cf.flag("bonus")
+        if required and bonus:
+            cf.error("bonus", "a concept cannot be both required and bonus")
+        concepts.append(Concept(name, weight, synonyms, formulas, required, cf.text("hint", required=False), bonus))
     pitfalls: list[Pitfall] = []
     pitfalls_raw = data.get("pitfalls") or []
     if not isinstance(pitfalls_raw, list):
@@ -355,6 +358,7 @@ def inspect_bank(bank_dir: str | Path | None = None) -> tuple[Bank | None, list[
     ref_dir, rub_dir = root / "references", root / "rubrics"
     hashes: dict[str, str] = {}
     questions: dict[str, Question] = {}
+    broken: set[str] = set()  # question files that failed: their rubrics are not "for unknown questions"
     ref_files = sorted(p for p in ref_dir.glob("*") if p.suffix in (".yaml", ".yml"))
     if not ref_files:
         findings.append(Finding("error", str(ref_dir), "no question files (*.yaml) found"))
@@ -362,6 +366,7 @@ def inspect_bank(bank_dir: str | Path | None = None) -> tuple[Bank | None, list[
         hashes[f"references/{path.name}"] = _hash_file(path)
         q = _parse_question(path, _read_yaml(path, findings), findings)
         if q is None:
+            broken.add(path.stem)
             continue
         if q.id in questions:
             findings.append(Finding("error", str(path), f"duplicate id (also in {questions[q.id].path})",
@@ -373,6 +378,8 @@ def inspect_bank(bank_dir: str | Path | None = None) -> tuple[Bank | None, list[
         hashes[f"rubrics/{path.name}"] = _hash_file(path)
         r = _parse_rubric(path, _read_yaml(path, findings), findings)
         if r is None:
+            continue
+        if r.question_id in broken:
             continue
         if r.question_id not in questions:
             known = ", ".join(sorted(questions)[:5]) + (" ..." if len(questions) > 5 else "")
@@ -400,11 +407,14 @@ def _rubric_warnings(question: Question, rubric: Rubric) -> list[Finding]:
     reference = "\n".join([question.reference, question.extra_reference, *question.exemplars])
     out = []
     for i, concept in enumerate(rubric.concepts):
+        if concept.bonus:
+            continue
         if not any(phrase_occurs(p, reference) for p in concept.synonyms) and not any(
             phrase_occurs(p, reference, formula=True) for p in concept.formulas
         ):
             out.append(Finding("warning", rubric.path, f"concept {concept.name!r}: no synonym or formula "
-                               "occurs in the reference answer", question.id, f"concepts[{i}]"))
+                               "occurs in the reference answer (mark it 'bonus: true' if it goes beyond the reference on purpose)",
+                               question.id, f"concepts[{i}]"))
     return out
 
 

@@ -35,6 +35,12 @@ BankOption = Annotated[Optional[Path], typer.Option(
     "20 Generative-AI questions).", show_default=False)]
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _err_console():
     from rich.console import Console
 
@@ -49,7 +55,7 @@ def _handled():
     except GraderError as exc:
         if _state["debug"]:
             raise
-        _err_console().print(f"[bold red]error:[/] {exc.one_line()}", markup=True, highlight=False)
+        _err_console().print(f"[bold red]error:[/] {_escape(exc.one_line())}", markup=True, highlight=False)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         _err_console().print("interrupted")
@@ -115,7 +121,7 @@ def bank_check(path: Annotated[Optional[Path], typer.Argument(
         console = _err_console()
         for finding in findings:
             style = "red" if finding.severity == "error" else "yellow"
-            console.print(f"[{style}]{finding.one_line()}[/]", markup=True, highlight=False)
+            console.print(f"[{style}]{_escape(finding.one_line())}[/]", markup=True, highlight=False)
         if loaded is not None:
             rubrics = sum(1 for q in loaded if q.rubric)
             console.print(f"{len(loaded)} questions, {rubrics} rubrics, "
@@ -199,6 +205,93 @@ def grade(
             from rich.console import Console
 
             print_text(report, Console(highlight=False))
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def _report_names(sources: list[str]) -> dict[str, str]:
+    """A file stem per transcript; inputs sharing a name get a short hash of their path."""
+    import hashlib
+
+    stems = [Path(s).stem for s in sources]
+    out = {}
+    for source, stem in zip(sources, stems):
+        if stems.count(stem) > 1:
+            stem = f"{stem}-{hashlib.sha256(source.encode()).hexdigest()[:6]}"
+        out[source] = stem
+    return out
+
+
+@app.command()
+def batch(
+    paths: Annotated[list[str], typer.Argument(help="Transcript files, directories or globs ('cohort/*.vtt').",
+                                               show_default=False)],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where reports are written.")]
+    = Path("reports"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Report format: json or md.")] = "json",
+    input_format: Annotated[Optional[str], typer.Option("--input-format", help="Force the transcript format: "
+                            "text, markdown, json, jsonl, csv, vtt, srt (default: detected).", show_default=False)]
+    = None,
+    candidate: Annotated[Optional[str], typer.Option("--candidate", help="The candidate's speaker name "
+                         "(default: detected as the one who answers).", show_default=False)] = None,
+    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
+    = "keywords,rouge,bertscore",
+    bank: BankOption = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
+    = None,
+):
+    """Grade mock-interview transcripts: match each question asked to the bank, grade every answer, summarise.
+
+    Writes one report per transcript and summary.{json,md} for the cohort into --output-dir.
+    Exit code 1 when some inputs could not be read (the rest are still graded).
+
+    Example: grader batch samples/ --output-dir reports --format md
+    """
+    with _handled():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from grader.bank import load_bank
+        from grader.batch import run_batch
+        from grader.combine import load_config
+        from grader.engine import Grader
+        from grader.errors import InputError
+        from grader.io import write_atomic
+        from grader.render import summary_markdown, transcript_markdown
+        from grader.report import dumps
+
+        if fmt not in ("json", "md"):
+            raise InputError(f"unknown format {fmt!r}; choose json or md", field="--format")
+        grader = Grader(load_bank(bank), metrics=metrics, config=load_config(weights))
+        console = _err_console()
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console, transient=True) as bar:
+            tasks = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task("parsing transcripts" if stage == "parse" else "grading answers",
+                                                total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            result = run_batch(paths, grader, input_format=input_format, candidate=candidate, progress=progress)
+        names = _report_names([t.source for t in result.transcripts])
+        for t in result.transcripts:
+            data = t.to_dict(result.signature)
+            text = dumps(data) if fmt == "json" else transcript_markdown(data)
+            write_atomic(output_dir / f"{names[t.source]}.{fmt}", text)
+        summary = result.summary()
+        write_atomic(output_dir / "summary.json", dumps(summary))
+        write_atomic(output_dir / "summary.md", summary_markdown(summary))
+        for t in result.transcripts:
+            matched = sum(1 for e in t.exchanges if e.question_id)
+            score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
+            console.print(f"{t.source}: {t.candidate or '?'}, {matched} answers graded, overall {score}")
+        for failure in result.failures:
+            console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
+        console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
+        if result.failures:
+            raise typer.Exit(EXIT_FINDINGS)
 
 
 # --------------------------------------------------------------------------- practice

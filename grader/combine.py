@@ -157,7 +157,7 @@ def looks_like_keyword_list(answer: str) -> bool:
     if len(tokens) < 6:
         return False
     function_words = sum(1 for t in tokens if t.text in STOPWORDS)
-    return function_words / len(tokens) < 0.12
+    return function_words / len(tokens) < 0.1
 
 
 def restates_question(answer: str, question: str) -> bool:
@@ -175,15 +175,15 @@ class Combined:
     score: float
     band: str
     flags: tuple[str, ...]
-    parts: dict[str, Any]
+    keywords: float | None  # keyword coverage after guards
+    semantic: float | None
 
 
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
-            rouge: RougeResult | None, bert: BertScoreResult | None, has_rubric: bool) -> Combined:
+            rouge: RougeResult | None, bert: BertScoreResult | None) -> Combined:
     """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags."""
     flags: list[str] = []
-    values = semantic_feature_values(rouge, bert)
-    semantic = semantic_score(config, values)
+    semantic = semantic_score(config, semantic_feature_values(rouge, bert))
     coverage = None
     if keywords is not None:
         coverage = keywords.coverage
@@ -192,25 +192,23 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
             if capped < coverage:
                 flags.append("missing-required")
             coverage = capped
-    parts: dict[str, Any] = {"semantic": None if semantic is None else round(semantic, 6),
-                             "keywords": None if coverage is None else round(coverage, 6)}
+        # A bare list of terms inflates exactly this metric; one that follows the reference's own wording
+        # (telegraphic notes like the reference itself) is not gaming.
+        close_to_reference = rouge is not None and rouge.rougeL.f1 >= 0.8
+        if coverage > 0 and not close_to_reference and looks_like_keyword_list(answer):
+            flags.append("keyword-list")
+            coverage *= config.keyword_list_factor
     if coverage is not None and semantic is not None:
         base = config.keyword_weight * coverage + (1 - config.keyword_weight) * semantic
-    elif coverage is not None:
-        base = coverage
-    elif semantic is not None:
-        base = semantic
     else:
-        base = 0.0
+        base = next((v for v in (coverage, semantic) if v is not None), 0.0)
     score = 100.0 * base
     if not answer.strip():
         flags.append("empty")
         score = 0.0
-    if looks_like_keyword_list(answer):
-        flags.append("keyword-list")
-        score *= config.keyword_list_factor
     if restates_question(answer, question):
         flags.append("restates-question")
         score = min(score, config.question_copy_cap)
     score = round(min(100.0, max(0.0, score)), 2)
-    return Combined(score, config.band(score), tuple(flags), parts)
+    rounded = [None if v is None else round(v, 6) for v in (coverage, semantic)]
+    return Combined(score, config.band(score), tuple(flags), *rounded)

@@ -122,8 +122,7 @@ class Grader:
 
             keywords = score_keywords(question.rubric, answer)
         rouge = self.rouge.score(answer, self.references(question)) if "rouge" in self.metrics else None
-        combined = combine(self.config, question.question, answer, keywords, rouge, bert,
-                           question.rubric is not None)
-        feedback = build_feedback(keywords, combined.parts["semantic"], combined.flags)
+        combined = combine(self.config, question.question, answer, keywords, rouge, bert)
+        feedback = build_feedback(keywords, combined.semantic, combined.flags)
         return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,
-                              rouge, bert, combined.parts["semantic"], combined.flags, tuple(feedback), signature)
+                              rouge, bert, combined.semantic, combined.flags, tuple(feedback), signature)

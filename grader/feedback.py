@@ -18,13 +18,16 @@ def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags
         if keywords.matched:
             names = ", ".join(m.concept for m in keywords.matched)
             lines.append(f"Covered: {names}.")
-        missing = sorted(keywords.missing, key=lambda m: (not m.required, -m.weight))
+        missing = sorted((m for m in keywords.missing if not m.bonus), key=lambda m: (not m.required, -m.weight))
         for item in missing[:max_missing]:
             advice = item.hint or f"Mention {item.concept}."
             lines.append(("Essential: " if item.required else "To add: ") + advice)
         if len(missing) > max_missing:
             rest = ", ".join(m.concept for m in missing[max_missing:])
             lines.append(f"Also worth mentioning: {rest}.")
+        extras = [m.concept for m in keywords.missing if m.bonus]
+        if extras:
+            lines.append(f"For extra credit: {', '.join(extras)}.")
         for hit in keywords.pitfalls:
             lines.append(f"Misconception: \"{hit.text}\". {hit.explanation}".strip())
     if semantic is not None:

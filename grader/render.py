@@ -67,3 +67,51 @@ def print_text(report: QuestionReport, console) -> None:
         for m in report.keywords.matched:
             console.print(Text(f"  {m.concept}: ", style="dim") + Text(f"“{m.text}”"))
     console.print(Text(format_signature(report.signature), style="dim"))
+
+
+def _fmt(value) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def transcript_markdown(data: dict) -> str:
+    """A transcript report (the JSON data model of ``grader batch``) as Markdown."""
+    lines = [f"# Mock interview: {data.get('candidate') or 'unknown candidate'}", "",
+             f"Source: `{data['source']}`  ", f"Overall score: **{_fmt(data['overall_score'])} / 100**  ",
+             f"Bank questions covered: {', '.join(data['questions_covered']) or 'none'}", "",
+             "| # | Question | Asked | Match | Score | Band |", "| --- | --- | --- | --- | --- | --- |"]
+    for n, a in enumerate(data["answers"], 1):
+        asked = a["asked"].replace("|", "\\|")[:80]
+        lines.append(f"| {n} | {a['question_id'] or 'unmatched'} | {asked} | {a['match_confidence']:.2f} | "
+                     f"{_fmt(a['score'])} | {a['band'] or '–'} |")
+    for n, a in enumerate(data["answers"], 1):
+        if a["question_id"] is None:
+            continue
+        lines += ["", f"## {n}. {a['question_id']}: {a.get('question', '')}", "",
+                  f"*Asked:* {a['asked']}", ""]
+        for follow in a.get("follow_ups", []):
+            lines.append(f"*Follow-up:* {follow}  ")
+        lines += [f"**Score: {_fmt(a['score'])} ({a['band']})**", ""]
+        lines += [f"- {line}" for line in a.get("feedback", [])]
+        lines += ["", "> " + (a["answer"].strip().replace("\n", "\n> ") or "(no answer)")]
+    if data["unmatched"]:
+        lines += ["", "## Not matched to the bank", ""]
+        lines += [f"- line {u['line']} ({u.get('speaker') or u.get('role') or '?'}): {u['text'][:200]}"
+                  for u in data["unmatched"]]
+    lines += ["", f"<sub>{format_signature(data['signature'])}</sub>", ""]
+    return "\n".join(lines)
+
+
+def summary_markdown(data: dict) -> str:
+    """The cohort summary of a batch as Markdown."""
+    lines = ["# Cohort summary", "", f"Transcripts graded: {data['transcripts']}", ""]
+    if data["failed"]:
+        lines += ["Failed inputs:", ""] + [f"- {f}" for f in data["failed"]] + [""]
+    lines += ["## Candidates", "", "| Candidate | Source | Overall | Answers | Unmatched turns |",
+              "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {c['candidate'] or '?'} | `{c['source']}` | {_fmt(c['overall_score'])} | {c['answers_graded']} | "
+              f"{c['unmatched_turns']} |" for c in data["per_candidate"]]
+    lines += ["", "## Questions", "", "| Question | n | Mean | Min | Max |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {qid} | {q['n']} | {_fmt(q['mean'])} | {_fmt(q['min'])} | {_fmt(q['max'])} |"
+              for qid, q in data["per_question"].items()]
+    lines += ["", f"<sub>{format_signature(data['signature'])}</sub>", ""]
+    return "\n".join(lines)

@@ -32,14 +32,15 @@ STOPWORDS = frozenset("""
 a an the of to in on at for from by with and or as is are was were be been being it its this that these
 those which who whom what when where how why than then so such into onto over under about via per each
 any all some can could would should will shall may might must do does did has have had i we you they he
-she them our your their my me us also just only very more most much many there here if but while both
+she them our your their my me us also just only very much many there here if but while both
 either whether because since until up down out off again further once own same too s t
 """.split())
 
 #: Words that negate a statement around them (for pitfall detection).
 NEGATIONS = frozenset("""
 not no never none nor neither without cannot cant dont doesnt didnt isnt arent wasnt werent wont
-wouldnt shouldnt hasnt havent hadnt nothing myth misconception wrong false incorrect untrue
+wouldnt shouldnt hasnt havent hadnt nothing myth misconception wrong false incorrect untrue unlike
+instead rather
 """.split())
 
 
@@ -145,7 +146,7 @@ def edit_distance_at_most(a: str, b: str, limit: int) -> bool:
 
 def typo_tolerance(word: str) -> int:
     """How many edits a word may carry and still count: none for short words, where typos collide."""
-    if len(word) >= 9:
+    if len(word) >= 12:
         return 2
     if len(word) >= 6:
         return 1

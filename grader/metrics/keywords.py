@@ -13,7 +13,7 @@ from functools import lru_cache
 from grader.bank import Concept, Rubric
 from grader.text import NEGATIONS, Token, compact_formula, same_word, tokenize
 
-#: How many content words may stand between the words of a pitfall pattern ("LoRA adds some extra latency").
+#: How many words may stand between the words of a pitfall pattern ("LoRA adds some extra latency").
 PITFALL_GAP = 2
 #: How far before a pitfall match a negation still negates it, in words of the same sentence.
 NEGATION_REACH = 4
@@ -40,6 +40,7 @@ class MissedConcept:
     weight: float
     required: bool
     hint: str
+    bonus: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,18 +155,19 @@ def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
         if hit:
             matched.append(hit)
         else:
-            missing.append(MissedConcept(concept.name, concept.weight, concept.required, concept.hint))
+            missing.append(MissedConcept(concept.name, concept.weight, concept.required, concept.hint, concept.bonus))
     pitfalls: list[PitfallHit] = []
     for pitfall in rubric.pitfalls:
         for pattern in pitfall.patterns:
             phrase = _phrase_tokens(pattern)
-            found = _find_phrase(phrase, all_tokens, max_gap=PITFALL_GAP + 2) if phrase else None
+            found = _find_phrase(phrase, all_tokens, max_gap=PITFALL_GAP) if phrase else None
             if found and not _negated(all_tokens, *found):
                 start, end = all_tokens[found[0]].start, all_tokens[found[1]].end
                 pitfalls.append(PitfallHit(pitfall.name, pitfall.penalty, pitfall.explanation,
                                            answer[start:end], start, end))
                 break
-    total = sum(c.weight for c in rubric.concepts) or 1.0
-    raw = sum(m.weight for m in matched) / total
+    # Bonus concepts add credit but are not owed: the reference answer itself reaches full coverage.
+    total = sum(c.weight for c in rubric.concepts if not c.bonus) or 1.0
+    raw = min(1.0, sum(m.weight for m in matched) / total)
     coverage = max(0.0, raw - sum(p.penalty for p in pitfalls))
     return KeywordResult(round(coverage, 6), round(raw, 6), tuple(matched), tuple(missing), tuple(pitfalls))

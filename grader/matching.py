@@ -1,0 +1,161 @@
+"""Matching what an interviewer asked to a bank question, and segmenting a transcript into exchanges.
+
+Interviewers paraphrase, chat before and after, and ask follow-ups. Each interviewer turn is compared with
+every bank question's text and alternative phrasings by TF-IDF cosine (scikit-learn), helped by how close the
+candidate's reply is to each reference answer. A turn that matches nothing well enough is kept as unmatched,
+never forced onto a question; a follow-up folds into the question it follows up.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.bank import Bank
+from grader.text import STOPWORDS, stem, words
+
+#: A question counts as asked when its combined similarity reaches this.
+MATCH_THRESHOLD = 0.25
+OFF_BANK_FILE = Path(__file__).resolve().parent / "data" / "offbank.txt"
+QUESTION_CUES = re.compile(
+    r"\?|\b(explain|describe|walk me through|tell me|talk me through|talk about|define|compare|contrast|"
+    r"what|why|how|which|when|can you|could you|would you|do you|give me|name|list|outline|sketch)\b",
+    re.IGNORECASE)
+#: How much the candidate's reply counts next to the interviewer's wording.
+ANSWER_WEIGHT = 0.35
+FOLLOW_UP_CUES = re.compile(
+    r"\b(say more|tell me more|elaborate|expand|go deeper|dig into|follow[- ]?up|why is that|why does|why would|"
+    r"how come|what about|and why|can you explain why|what do you mean|for example|example of that|so why|"
+    r"what happens|how exactly|concretely|more precisely|in practice)\b|^\W*(so |and |but |ok,? |okay,? )?why\b",
+    re.IGNORECASE)
+
+
+def _analyzer(text: str) -> list[str]:
+    tokens = [stem(w) for w in words(text) if w not in STOPWORDS]
+    return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+
+
+class QuestionMatcher:
+    """TF-IDF over the bank's question texts and phrasings, and over its reference answers."""
+
+    def __init__(self, bank: Bank):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.bank = bank
+        self.ids = bank.ids
+        rows, owners = [], []
+        for q in bank:
+            for text in (q.question, *q.alternative_phrasings):
+                rows.append(text)
+                owners.append(q.id)
+        self._owners = owners
+        # Off-bank questions (small talk, behavioural) join the vocabulary so generic words ("experience",
+        # "production", "why") weigh little, and serve as "none of the above" prototypes.
+        off_bank = [line.strip() for line in OFF_BANK_FILE.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and not line.startswith("#")]
+        self._q_vec = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True).fit(rows + off_bank)
+        self._q_rows = self._q_vec.transform(rows)
+        self._off_rows = self._q_vec.transform(off_bank)
+        refs = [" ".join([q.question, q.reference, q.extra_reference]) for q in bank]
+        self._a_vec = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True).fit(refs)
+        self._a_rows = self._a_vec.transform(refs)
+
+    def question_similarity(self, asked: str) -> dict[str, float]:
+        sims = (self._q_vec.transform([asked]) @ self._q_rows.T).toarray()[0]
+        best: dict[str, float] = {qid: 0.0 for qid in self.ids}
+        for owner, sim in zip(self._owners, sims):
+            best[owner] = max(best[owner], float(sim))
+        return best
+
+    def answer_similarity(self, answer: str) -> dict[str, float]:
+        if not answer.strip():
+            return {qid: 0.0 for qid in self.ids}
+        sims = (self._a_vec.transform([answer]) @ self._a_rows.T).toarray()[0]
+        return {qid: float(s) for qid, s in zip(self.ids, sims)}
+
+    def off_bank_similarity(self, asked: str) -> float:
+        sims = (self._q_vec.transform([asked]) @ self._off_rows.T).toarray()[0]
+        return float(sims.max()) if len(sims) else 0.0
+
+    def match(self, asked: str, answer: str = "") -> tuple[str | None, float]:
+        """Best bank question for an interviewer turn (and its reply), or None below the threshold."""
+        if not QUESTION_CUES.search(asked):  # a statement ("Thanks, we'll be in touch") asks nothing
+            return None, 0.0
+        q_sims = self.question_similarity(asked)
+        a_sims = self.answer_similarity(answer)
+        combined = {qid: (1 - ANSWER_WEIGHT) * q_sims[qid] + ANSWER_WEIGHT * a_sims[qid] for qid in self.ids}
+        best = max(combined, key=combined.get)
+        # The interviewer's words must point at the question themselves: a reply alone never creates a match.
+        if (combined[best] >= MATCH_THRESHOLD and q_sims[best] >= 0.15
+                and q_sims[best] > self.off_bank_similarity(asked)):
+            return best, round(min(1.0, combined[best] / 0.6), 3)
+        return None, round(combined[best], 3)
+
+
+@dataclass
+class Exchange:
+    """One bank question (or an unmatched interviewer turn) and everything the candidate said to it."""
+
+    question_id: str | None
+    asked: str
+    line: int
+    confidence: float
+    answer_parts: list[str] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+
+    @property
+    def answer(self) -> str:
+        return "\n\n".join(p for p in self.answer_parts if p.strip())
+
+
+def segment(transcript, matcher: QuestionMatcher) -> tuple[list[Exchange], list[dict]]:
+    """Exchanges in the order asked (repeated questions joined) and the turns left unmatched."""
+    turns = list(transcript.turns)
+    exchanges: list[Exchange] = []
+    by_question: dict[str, Exchange] = {}
+    unmatched: list[dict] = []
+    current: Exchange | None = None  # the matched exchange replies attach to
+    i = 0
+    while i < len(turns):
+        turn = turns[i]
+        if turn.role != "interviewer":
+            # Candidate speech with no question before it (introductions) or after small talk.
+            if current is not None:
+                current.answer_parts.append(turn.text)
+            else:
+                unmatched.append({"line": turn.line, "speaker": turn.speaker, "role": turn.role, "text": turn.text})
+            i += 1
+            continue
+        reply_turns = []
+        j = i + 1
+        while j < len(turns) and turns[j].role != "interviewer":
+            reply_turns.append(turns[j])
+            j += 1
+        reply = "\n".join(t.text for t in reply_turns)
+        qid, confidence = matcher.match(turn.text, reply)
+        if qid is None and current is not None and _is_follow_up(turn.text, reply, current, matcher):
+            current.follow_ups.append(turn.text)
+            current.answer_parts.extend(t.text for t in reply_turns)
+        elif qid is None:
+            current = None
+            unmatched.append({"line": turn.line, "speaker": turn.speaker, "role": turn.role, "text": turn.text,
+                              "reply": reply, "confidence": confidence})
+            exchanges.append(Exchange(None, turn.text, turn.line, confidence, [t.text for t in reply_turns]))
+        elif qid in by_question:  # asked again: join the answers
+            current = by_question[qid]
+            current.follow_ups.append(turn.text)
+            current.answer_parts.extend(t.text for t in reply_turns)
+        else:
+            current = Exchange(qid, turn.text, turn.line, confidence, [t.text for t in reply_turns])
+            by_question[qid] = current
+            exchanges.append(current)
+        i = j
+    return exchanges, unmatched
+
+
+def _is_follow_up(asked: str, reply: str, parent: Exchange, matcher: QuestionMatcher) -> bool:
+    """A short probe on the same topic: cue words or shared vocabulary, and a reply about the same question."""
+    topical = matcher.answer_similarity(asked).get(parent.question_id, 0.0)
+    reply_topical = matcher.answer_similarity(reply).get(parent.question_id, 0.0) if reply else 0.0
+    cue = bool(FOLLOW_UP_CUES.search(asked))
+    return (cue and (topical >= 0.03 or reply_topical >= 0.08)) or (topical >= 0.12 and reply_topical >= 0.05)

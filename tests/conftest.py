@@ -1,0 +1,49 @@
+"""Shared fixtures. The BERTScore model is real and loads once per test session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO.parent / "shared" / "seed" / "genai-interview-20-questions.txt"
+
+
+@pytest.fixture(scope="session")
+def bank():
+    from grader.bank import load_bank
+
+    return load_bank()
+
+
+@pytest.fixture(scope="session")
+def full_grader(bank):
+    """A Grader with every metric; its model loads on first use, once for the whole session."""
+    from grader.engine import Grader
+
+    return Grader(bank)
+
+
+@pytest.fixture(scope="session")
+def lexical_grader(bank):
+    from grader.engine import Grader
+
+    return Grader(bank, metrics="keywords,rouge")
+
+
+@pytest.fixture()
+def bank_copy(tmp_path):
+    """A writable copy of the bundled bank, to break in tests."""
+    import shutil
+
+    from grader.bank import bundled_bank_dir
+
+    src = bundled_bank_dir()
+    dst = tmp_path / "bank"
+    shutil.copytree(src / "references", dst / "references")
+    shutil.copytree(src / "rubrics", dst / "rubrics")
+    return dst
