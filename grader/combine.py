@@ -203,6 +203,11 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     else:
         base = next((v for v in (coverage, semantic) if v is not None), 0.0)
     score = 100.0 * base
+    if keywords is not None and keywords.pitfalls:
+        # A stated misconception costs twice: off the rubric coverage, and as a share of the whole score,
+        # because a mentor marks a confidently wrong answer below a vague but correct one.
+        flags.append("misconception")
+        score *= max(0.0, 1.0 - sum(p.penalty for p in keywords.pitfalls))
     if not answer.strip():
         flags.append("empty")
         score = 0.0

@@ -15,7 +15,8 @@ CASES = {
                  "parameters drops by orders of magnitude. After training we simply merge the product into the "
                  "weights, W merged = W + BA, so inference runs exactly like the original model with no extra "
                  "compute and no added latency.",
-        partial="LoRA trains two small low-rank matrices instead of the whole weight matrix, which saves memory.",
+        partial="LoRA freezes the pretrained weights and trains two small low-rank matrices A and B instead of "
+                "the whole weight matrix, which saves a lot of memory during fine-tuning.",
         misconception=("LoRA adds small adapter matrices and it needs them at every forward pass, so LoRA adds "
                        "inference latency compared with the base model. It trains low-rank matrices.",
                        "lora adds latency"),
@@ -28,7 +29,8 @@ CASES = {
                  "tokens and samples among them. Top-p, also called nucleus sampling, keeps the smallest set of "
                  "tokens whose cumulative probability reaches p, so the candidate set adapts to the distribution. "
                  "In practice they are often combined.",
-        partial="Temperature controls how random the output is when you sample from the model.",
+        partial="Temperature divides the logits before the softmax: a low temperature is close to greedy and a "
+                "high one is more random. I don't remember the details of the other two methods.",
         misconception=("A higher temperature makes the output more deterministic and focused, and top-k is the "
                        "same as nucleus sampling.", None),
         keywords="temperature softmax logits greedy top-k top-p nucleus cumulative probability combined",
@@ -40,8 +42,8 @@ CASES = {
                  "minimizes log(1 - D(G(z))). In practice the generator instead maximizes log D(G(z)), the "
                  "non-saturating loss, because it gives stronger gradients early in training. The value function "
                  "is min over G, max over D of E[log D(x)] + E[log(1 - D(G(z)))].",
-        partial="A GAN has a generator that makes fake images and a discriminator that judges whether they are "
-                "real.",
+        partial="A GAN has a generator that turns noise into fake samples and a discriminator that tries to "
+                "tell real data from fake, and they are trained against each other.",
         misconception=("In a GAN the generator makes fakes and the discriminator classifies them, and the "
                        "generator maximizes log(1 - D(G(z))) to fool it.", None),
         keywords="GAN generator discriminator minimax log D(x) log(1-D(G(z))) adversarial fake real",
@@ -53,7 +55,8 @@ CASES = {
                  "hallucination and improves factual accuracy, and because the knowledge lives outside the model "
                  "you can update it without retraining. It is used for chatbots and question answering over "
                  "company documents.",
-        partial="RAG means the model looks things up in a document store before it answers.",
+        partial="RAG means the system first retrieves relevant documents and adds them to the prompt before the "
+                "model generates its answer.",
         misconception=("RAG retrains the model on your documents every time they change, so it always knows "
                        "the latest facts and retrieves them from its weights.", None),
         keywords="RAG retrieve documents external corpus context generate hallucination knowledge updates",
@@ -65,7 +68,8 @@ CASES = {
                  "which is the expected reconstruction log-likelihood minus the KL divergence between q(z|x) and "
                  "the prior p(z). Maximizing the ELBO approximately maximizes the data likelihood. To backpropagate "
                  "through the sampling step it uses the reparameterization trick, z = mu + sigma times epsilon.",
-        partial="A VAE is an autoencoder with a latent space that you can sample from to make new data.",
+        partial="A VAE has an encoder that outputs a mean and a variance for the latent variable and a decoder "
+                "that reconstructs the input from a sample of it.",
         misconception=("A VAE encoder outputs a single deterministic latent vector for each input, and the decoder "
                        "reconstructs it; the ELBO is only the reconstruction error.", None),
         keywords="VAE encoder decoder mu sigma ELBO reconstruction KL divergence reparameterization trick latent",
@@ -96,7 +100,7 @@ def test_answer_quality_orders_scores(case_reports, qid):
     assert score["complete"] >= 70, score
     assert score["complete"] > score["partial"], score
     for weaker in ("misconception", "keywords", "off-topic"):
-        assert score["partial"] > score[weaker] or score["complete"] > score[weaker] + 25, (weaker, score)
+        assert score["partial"] > score[weaker], (weaker, score)
     assert score["off-topic"] <= 20, score
     assert score["keywords"] < 60, score
 

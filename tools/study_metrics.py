@@ -179,11 +179,13 @@ def spear(x, y):
 
 def macro_r(x, y, groups):
     rs = []
+    if np.ptp(x) == 0:
+        return float("nan")
     for g in np.unique(groups):
         m = groups == g
         if np.ptp(y[m]) > 0 and np.ptp(x[m]) > 0:
             rs.append(np.corrcoef(x[m], y[m])[0, 1])
-    return float(np.mean(rs))
+    return float(np.mean(rs)) if rs else float("nan")
 
 
 def folds_of(groups, k=5, seed=None):
@@ -194,17 +196,29 @@ def folds_of(groups, k=5, seed=None):
 
 
 def oof_ols(X, y, folds, ridge=0.0):
-    """Out-of-fold predictions of standardised OLS/ridge (numpy; fast enough for subset search)."""
-    pred = np.empty(len(y))
-    for tr, te in folds:
-        mu, sd = X[tr].mean(0), X[tr].std(0)
-        sd[sd == 0] = 1
-        Z = (X[tr] - mu) / sd
-        Z1 = np.c_[np.ones(len(tr)), Z]
-        A = Z1.T @ Z1 + ridge * np.diag([0] + [1] * Z.shape[1])
-        w = np.linalg.solve(A, Z1.T @ y[tr])
-        pred[te] = np.c_[np.ones(len(te)), (X[te] - mu) / sd] @ w
-    return pred
+    """Out-of-fold predictions of OLS with intercept (= sklearn LinearRegression; standardising the features
+    does not change OLS predictions). Rank-deficient sets are solved by least squares (min-norm)."""
+    return FoldGram(X, y, folds).predict(list(range(X.shape[1])))
+
+
+class FoldGram:
+    """Per-fold Gram matrices of a feature pool, so that OLS on any subset costs a tiny solve (subset search)."""
+
+    def __init__(self, X, y, folds):
+        self.X1 = np.c_[np.ones(len(y)), X]
+        self.n = len(y)
+        self.parts = []
+        for tr, te in folds:
+            Xt = self.X1[tr]
+            self.parts.append((te, Xt.T @ Xt, Xt.T @ y[tr]))
+
+    def predict(self, idx):
+        cols = [0] + [i + 1 for i in idx]
+        pred = np.empty(self.n)
+        for te, G, b in self.parts:
+            w = np.linalg.lstsq(G[np.ix_(cols, cols)], b[cols], rcond=None)[0]
+            pred[te] = self.X1[np.ix_(te, cols)] @ w
+        return pred
 
 
 def oof_sklearn(model, X, y, folds):
@@ -411,9 +425,12 @@ def main(argv=None) -> int:
     pool = [p for p in pool if p in feats]
     Xall = np.c_[[feats[p] for p in pool]].T
 
-    def cvr(cols, fl=folds, ridge=0.0):
-        idx = [pool.index(c) for c in cols]
-        return pear(oof_ols(Xall[:, idx], y, fl, ridge), y)
+    grams: dict[int, FoldGram] = {}
+
+    def cvr(cols, fl=folds):
+        if id(fl) not in grams:
+            grams[id(fl)] = FoldGram(Xall, y, fl)
+        return pear(grams[id(fl)].predict([pool.index(c) for c in cols]), y)
 
     P("## 2. Combinations (linear, GroupKFold by question)")
     P("")
@@ -487,11 +504,10 @@ def main(argv=None) -> int:
         pred = np.empty(len(y))
         chosen = []
         for tr, te in folds:
-            inner = folds_of(groups[tr], 4)
+            inner = FoldGram(Xall[tr], y[tr], folds_of(groups[tr], 4))
             best, bc = -1, None
             for cols in cands:
-                idx = [pool.index(c) for c in cols]
-                r = pear(oof_ols(Xall[tr][:, idx], y[tr], inner), y[tr])
+                r = np.corrcoef(inner.predict([pool.index(c) for c in cols]), y[tr])[0, 1]
                 if r > best:
                     best, bc = r, cols
             idx = [pool.index(c) for c in bc]
