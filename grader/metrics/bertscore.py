@@ -27,6 +27,31 @@ STRIDE = 255
 
 #: How many times a model was loaded in this process (tests prove a batch loads it once).
 MODEL_LOADS = 0
+_MODELS: dict[tuple[str, int], tuple[object, object]] = {}  # (model dir, layer) -> (tokenizer, model)
+
+
+def _load_model(layer: int):
+    """Tokenizer and model cut to ``layer``, loaded once per process and shared by every scorer."""
+    global MODEL_LOADS
+    path = str(model_dir())
+    key = (path, layer)
+    if key not in _MODELS:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from bert_score.utils import get_model, get_tokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+        tokenizer = get_tokenizer(path, use_fast=False)
+        model = get_model(path, layer, all_layers=False)
+        model.eval()
+        MODEL_LOADS += 1
+        _MODELS[key] = (tokenizer, model)
+    return _MODELS[key]
 
 
 def model_dir() -> Path:
@@ -103,23 +128,10 @@ class BertScoreMetric:
     def _load(self) -> None:
         if self._model is not None:
             return
-        global MODEL_LOADS
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
-        from bert_score.utils import get_idf_dict, get_model, get_tokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-        path = str(model_dir())
-        self._tokenizer = get_tokenizer(path, use_fast=False)
-        self._model = get_model(path, self.layer, all_layers=False)
-        self._model.eval()
-        MODEL_LOADS += 1
+        self._tokenizer, self._model = _load_model(self.layer)
         if self.idf:
+            from bert_score.utils import get_idf_dict
+
             self._idf_dict = get_idf_dict(self._idf_sentences, self._tokenizer, nthreads=0)
 
     def _weight(self, token_id: int) -> float:
@@ -171,15 +183,15 @@ class BertScoreMetric:
             if len(parts) == 1:
                 emb = parts[0][1]
             else:
-                rows = [parts[0][1][0]]
-                for position in range(len(ids)):
-                    best = min(
-                        (p for p in parts if p[0] <= position < p[0] + WINDOW),
-                        key=lambda p: abs(position - (p[0] + min(WINDOW, len(ids) - p[0]) / 2)),
-                    )
-                    rows.append(best[1][1 + position - best[0]])
-                rows.append(parts[-1][1][-1])
-                emb = torch.stack(rows)
+                # Each token takes its embedding from the window whose centre is nearest: ownership switches
+                # half-way between consecutive centres.
+                centres = [start + min(WINDOW, len(ids) - start) / 2 for start, _ in parts]
+                bounds = [0] + [int((a + b) / 2) + 1 for a, b in zip(centres, centres[1:])] + [len(ids)]
+                pieces = [parts[0][1][:1]]
+                for (start, window), lo, hi in zip(parts, bounds, bounds[1:]):
+                    pieces.append(window[1 + lo - start : 1 + hi - start])
+                pieces.append(parts[-1][1][-1:])
+                emb = torch.cat(pieces)
             emb = emb / emb.norm(dim=-1, keepdim=True)
             full_ids = [tok.cls_token_id, *ids, tok.sep_token_id]
             weights = torch.tensor([self._weight(t) for t in full_ids], dtype=emb.dtype)

@@ -75,13 +75,30 @@ def _content(tokens: list[Token]) -> list[Token]:
     return [t for t in tokens if not t.is_stopword]
 
 
-def _find_phrase(phrase: tuple[Token, ...], tokens: list[Token], max_gap: int = 0) -> tuple[int, int] | None:
+class _Index:
+    """Answer tokens with a word -> positions map, so a phrase is looked for only where its first word is."""
+
+    def __init__(self, tokens: list[Token]):
+        self.tokens = tokens
+        self.positions: dict[str, list[int]] = {}
+        self.by_text: dict[str, Token] = {}
+        for i, token in enumerate(tokens):
+            self.positions.setdefault(token.text, []).append(i)
+            self.by_text.setdefault(token.text, token)
+
+    def starts(self, first: Token) -> list[int]:
+        hits = [i for text, token in self.by_text.items() if same_word(first, token) for i in self.positions[text]]
+        return sorted(hits)
+
+
+def _find_phrase(phrase: tuple[Token, ...], tokens: list[Token] | _Index, max_gap: int = 0) -> tuple[int, int] | None:
     """Indices (first, last) in ``tokens`` of the first occurrence of ``phrase``; gaps allowed up to max_gap."""
+    index = tokens if isinstance(tokens, _Index) else _Index(tokens)
+    tokens = index.tokens
     if not phrase or len(phrase) > len(tokens):
         return None
-    for i, token in enumerate(tokens):
-        if not same_word(phrase[0], token):
-            continue
+    for i in index.starts(phrase[0]):
+        token = tokens[i]
         position, ok = i, True
         for expected in phrase[1:]:
             for step in range(1, max_gap + 2):
@@ -128,12 +145,12 @@ def _negated(tokens: list[Token], first: int, last: int) -> bool:
     return any(t.text in strong for t in tokens[:first] if t.sentence == sentence)
 
 
-def _match_concept(concept: Concept, text: str, content: list[Token],
+def _match_concept(concept: Concept, text: str, content: _Index,
                    compact: tuple[str, list[int]]) -> ConceptMatch | None:
     for phrase in concept.synonyms:
         found = _find_phrase(_phrase_tokens(phrase), content)
         if found:
-            start, end = content[found[0]].start, content[found[1]].end
+            start, end = content.tokens[found[0]].start, content.tokens[found[1]].end
             return ConceptMatch(concept.name, concept.weight, concept.required, phrase, text[start:end], start, end)
     for formula in concept.formulas:
         found = _find_formula(formula, text, compact)
@@ -146,7 +163,8 @@ def _match_concept(concept: Concept, text: str, content: list[Token],
 def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
     """Match ``answer`` against ``rubric``: coverage = matched weight / total weight, less pitfall penalties."""
     all_tokens = tokenize(answer)
-    content = _content(all_tokens)
+    content = _Index(_content(all_tokens))
+    everything = _Index(all_tokens)
     compact = compact_formula(answer)
     matched: list[ConceptMatch] = []
     missing: list[MissedConcept] = []
@@ -160,7 +178,7 @@ def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
     for pitfall in rubric.pitfalls:
         for pattern in pitfall.patterns:
             phrase = _phrase_tokens(pattern)
-            found = _find_phrase(phrase, all_tokens, max_gap=PITFALL_GAP) if phrase else None
+            found = _find_phrase(phrase, everything, max_gap=PITFALL_GAP) if phrase else None
             if found and not _negated(all_tokens, *found):
                 start, end = all_tokens[found[0]].start, all_tokens[found[1]].end
                 pitfalls.append(PitfallHit(pitfall.name, pitfall.penalty, pitfall.explanation,
