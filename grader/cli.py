@@ -294,6 +294,85 @@ def batch(
             raise typer.Exit(EXIT_FINDINGS)
 
 
+# --------------------------------------------------------------------------- evaluate
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="A CSV of human-graded answers.",
+                                          show_default=False)],
+    id_col: Annotated[str, typer.Option("--id-col", help="Question id column.")] = "id",
+    question_col: Annotated[str, typer.Option("--question-col", help="Question text column.")] = "question",
+    reference_col: Annotated[str, typer.Option("--reference-col", help="Reference answer column.")]
+    = "desired_answer",
+    answer_col: Annotated[str, typer.Option("--answer-col", help="Candidate answer column.")] = "student_answer",
+    score_col: Annotated[str, typer.Option("--score-col", help="Human grade column.")] = "score_avg",
+    max_score: Annotated[Optional[float], typer.Option("--max-score", help="Top of the human scale (default: "
+                         "inferred from the grades).", show_default=False)] = None,
+    exemplars: Annotated[int, typer.Option("--exemplars", help="Use up to K other top-graded answers to the same "
+                         "question as extra references (never the graded answer itself).")] = 0,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write one CSV row per graded row.",
+                                                        show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
+    = "keywords,rouge,bertscore",
+    bank: BankOption = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
+    = None,
+):
+    """Grade a human-graded CSV and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
+
+    Defaults fit the Mohler et al. (2011) layout (id, question, desired_answer, student_answer, score_avg).
+
+    Example: grader evaluate --dataset graded.csv --exemplars 3 --predictions preds.csv --format json
+    """
+    with _handled():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from grader.bank import load_bank
+        from grader.combine import load_config
+        from grader.engine import Grader
+        from grader.errors import InputError
+        from grader.evaluate import evaluate as run_evaluation
+        from grader.evaluate import read_dataset
+        from grader.io import write_atomic
+        from grader.report import dumps
+
+        if fmt not in ("text", "json"):
+            raise InputError(f"unknown format {fmt!r}; choose text or json", field="--format")
+        if exemplars < 0:
+            raise InputError("must be 0 or more", field="--exemplars")
+        rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
+                                              "answer": answer_col, "score": score_col})
+        config = load_config(weights)
+        loaded = load_bank(bank)
+        with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=_err_console(), transient=True) as bar:
+            task = bar.add_task("grade", total=len(rows))
+            result = run_evaluation(rows, lambda b: Grader(b, metrics=metrics, config=config), loaded, digest,
+                                    exemplars=exemplars, max_score=max_score,
+                                    progress=lambda done, total: bar.update(task, completed=done))
+        summary = result.summary()
+        if predictions is not None:
+            write_atomic(predictions, result.predictions_csv())
+        if fmt == "json":
+            sys.stdout.write(dumps(summary))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(highlight=False)
+        table = Table("measure", "value", title=f"{summary['n']} rows, human scale 0-{summary['max_score']:g} "
+                      f"(step {summary['step']:g})")
+        for key in ("pearson", "spearman", "qwk", "rmse", "mae"):
+            table.add_row(key, "–" if summary[key] is None else f"{summary[key]:.3f}")
+        console.print(table)
+        metric_table = Table("metric alone", "pearson", "spearman")
+        for name, m in summary["per_metric"].items():
+            metric_table.add_row(name, *("–" if m[k] is None else f"{m[k]:.3f}" for k in ("pearson", "spearman")))
+        console.print(metric_table)
+
+
 # --------------------------------------------------------------------------- practice
 
 

@@ -95,34 +95,42 @@ class Grader:
     def grade(self, question_id: str, answer: str) -> QuestionReport:
         return self.grade_many([(question_id, answer)])[0]
 
-    def grade_many(self, pairs: Iterable[tuple[str, str]]) -> list[QuestionReport]:
-        """Grade (question id, answer) pairs; BERTScore for all of them in one batched pass."""
+    def grade_many(self, pairs: Iterable[tuple[str, str]],
+                   extra_references: Sequence[Sequence[str]] | None = None) -> list[QuestionReport]:
+        """Grade (question id, answer) pairs; BERTScore for all of them in one batched pass.
+
+        ``extra_references`` (one list per pair) adds accepted answers for that pair only, on top of the
+        question's reference and exemplars: ``grader evaluate --exemplars`` uses it.
+        """
         pairs = list(pairs)
+        if extra_references is not None and len(extra_references) != len(pairs):
+            raise ValueError(f"{len(pairs)} pairs but {len(extra_references)} lists of extra references")
         questions = [self.question(qid) for qid, _ in pairs]
         answers = []
         for (qid, answer), _ in zip(pairs, questions):
             if not isinstance(answer, str):
                 raise TypeError(f"answer for {qid} must be str, got {type(answer).__name__}")
             if len(answer) > MAX_ANSWER_CHARS:
-                raise InputError(f"answer is {len(answer):,} characters; the limit is "
-                                           f"{MAX_ANSWER_CHARS:,}", field=qid)
+                raise InputError(f"answer is {len(answer):,} characters; the limit is {MAX_ANSWER_CHARS:,}",
+                                 field=qid)
             answers.append(answer)
+        references = [self.references(q) + list(extra_references[i] if extra_references else ())
+                      for i, q in enumerate(questions)]
         berts = [None] * len(pairs)
         if "bertscore" in self.metrics and pairs:
-            berts = self.bert.score_many(answers, [self.references(q) for q in questions])
+            berts = self.bert.score_many(answers, references)
         signature = self.signature
-        reports = []
-        for question, answer, bert in zip(questions, answers, berts):
-            reports.append(self._report(question, answer, bert, signature))
-        return reports
+        return [self._report(q, a, refs, bert, signature)
+                for q, a, refs, bert in zip(questions, answers, references, berts)]
 
-    def _report(self, question: Question, answer: str, bert, signature: dict) -> QuestionReport:
+    def _report(self, question: Question, answer: str, references: list[str], bert,
+                signature: dict) -> QuestionReport:
         keywords = None
         if "keywords" in self.metrics and question.rubric is not None:
             from grader.metrics.keywords import score_keywords
 
             keywords = score_keywords(question.rubric, answer)
-        rouge = self.rouge.score(answer, self.references(question)) if "rouge" in self.metrics else None
+        rouge = self.rouge.score(answer, references) if "rouge" in self.metrics else None
         combined = combine(self.config, question.question, answer, keywords, rouge, bert)
         feedback = build_feedback(keywords, combined.semantic, combined.flags)
         return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,

@@ -104,6 +104,45 @@ class BS:
         self.calls += 1
         return out
 
+    def score_question_zeroed(self, cands, refs, questions, idf_sents=None, tag="qz") -> np.ndarray:
+        """BERTScore with the question's word pieces weighted 0 (in context: the texts are not altered).
+
+        Other pieces get weight 1 (idf_sents=None) or their idf over idf_sents. Scored question by question,
+        since bert-score holds one idf dict per scorer. A reference made only of question pieces gives 0."""
+        from collections import defaultdict
+
+        from bert_score.utils import get_idf_dict, sent_encode
+
+        key = self._key(cands, refs, questions, idf_sents, "qzero")
+        path = self.cache_dir / f"{tag}_{key}.npz"
+        if path.is_file():
+            return np.load(path)["s"]
+        s = self.scorer
+        tk = s._tokenizer
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            base = get_idf_dict(idf_sents, tk, nthreads=0) if idf_sents is not None else None
+            out = np.zeros((7, len(cands), 3))
+            by_q: dict[str, list[int]] = {}
+            for i, q in enumerate(questions):
+                by_q.setdefault(q, []).append(i)
+            for q, idx in by_q.items():
+                idx = [i for i in idx if cands[i].strip() and refs[i].strip()]
+                if not idx:
+                    continue
+                d = defaultdict(base.default_factory, base) if base is not None else defaultdict(lambda: 1.0)
+                d[tk.sep_token_id] = 0.0
+                d[tk.cls_token_id] = 0.0
+                for t in sent_encode(tk, q):
+                    d[t] = 0.0
+                s._idf_dict, s._idf, s._rescale_with_baseline = d, True, False
+                P, R, F = s.score([cands[i] for i in idx], [refs[i] for i in idx], batch_size=64)
+                out[:, idx, 0], out[:, idx, 1], out[:, idx, 2] = P.numpy(), R.numpy(), F.numpy()
+        out = np.nan_to_num(out)
+        np.savez(path, s=out)
+        self.calls += 1
+        return out
+
     def sentence_embeddings(self, texts, tag="emb") -> np.ndarray:
         """all-MiniLM-L6-v2 sentence embeddings (mean pooling of the last layer, L2-normalised), cached."""
         key = self._key(texts, "meanpool")
@@ -142,9 +181,12 @@ def rouge_all(cands, refs):
 _WORD = re.compile(r"\S+")
 
 
-def demote(text: str, question: str) -> str:
-    """Drop the words of `text` that also occur in `question` (rouge_score tokenisation + Porter stem)."""
+def demote(text: str, question: str, keep_stopwords: bool = False) -> str:
+    """Question demoting: drop the words of `text` that also occur in `question` (rouge_score tokenisation +
+    Porter stem). With keep_stopwords, stop words (sklearn's English list) are kept, so only content words
+    of the question are removed and the text stays closer to a sentence."""
     from rouge_score import tokenizers
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     tok = tokenizers.DefaultTokenizer(use_stemmer=True)
     qset = set(tok.tokenize(question))
@@ -152,7 +194,8 @@ def demote(text: str, question: str) -> str:
     for w in _WORD.findall(text):
         toks = tok.tokenize(w)
         if toks and all(t in qset for t in toks):
-            continue
+            if not (keep_stopwords and all(x in ENGLISH_STOP_WORDS for x in re.findall(r"[a-z0-9]+", w.lower()))):
+                continue
         kept.append(w)
     return " ".join(kept)
 
@@ -267,6 +310,14 @@ def main(argv=None) -> int:
     refs50_d = [demote(r, q) for r, q in zip(refs50, qs50)]
     Sd = {k: bs.score(ans_d, ref_d, v, tag=f"dq_{k}") for k, v in
           {"noidf": None, "idf_ref": refs50_d}.items()}
+    ans_c = [demote(a, q, keep_stopwords=True) for a, q in zip(ans, qst)]
+    ref_c = [demote(r, q, keep_stopwords=True) for r, q in zip(ref, qst)]
+    n_empty_c = sum(not a.strip() for a in ans_c)
+    refs50_c = [demote(r, q, keep_stopwords=True) for r, q in zip(refs50, qs50)]
+    Sc = {k: bs.score(ans_c, ref_c, v, tag=f"dqc_{k}") for k, v in
+          {"noidf": None, "idf_ref": refs50_c}.items()}
+    Sz = {k: bs.score_question_zeroed(ans, ref, qst, v, tag=f"qz_{k}") for k, v in
+          {"noidf": None, "idf_ref": refs50}.items()}
     # answer vs question (question as the reference) and reference vs question (per-question constant)
     Sq = {k: bs.score(ans, qst, v, tag=f"aq_{k}") for k, v in {"noidf": None, "idf_ref": refs50}.items()}
     Srq = bs.score(ref, qst, None, tag="rq_noidf")
@@ -289,6 +340,14 @@ def main(argv=None) -> int:
         for L in LAYERS:
             for j, m in enumerate("PRF"):
                 feats[f"dq_bs{m}_L{L}_{k}"] = s[L, :, j]
+    for k, s in Sc.items():
+        for L in LAYERS:
+            for j, m in enumerate("PRF"):
+                feats[f"dqc_bs{m}_L{L}_{k}"] = s[L, :, j]
+    for k, s in Sz.items():
+        for L in LAYERS:
+            for j, m in enumerate("PRF"):
+                feats[f"qz_bs{m}_L{L}_{k}"] = s[L, :, j]
     for k, s in Sq.items():
         for L in LAYERS:
             for j, m in enumerate("PRF"):
@@ -299,6 +358,7 @@ def main(argv=None) -> int:
     rg = rouge_all(ans, ref)
     feats.update(rg)
     feats.update({f"dq_{k}": v for k, v in rouge_all(ans_d, ref_d).items()})
+    feats.update({f"dqc_{k}": v for k, v in rouge_all(ans_c, ref_c).items()})
     feats.update({f"q_{k}": v for k, v in rouge_all(ans, qst).items()})
     la = np.array([ntok(a) for a in ans], float)
     lr = np.array([ntok(r) for r in ref], float)
@@ -363,7 +423,9 @@ def main(argv=None) -> int:
     P("idf settings: `noidf`; `idf_ref` = idf from the 50 reference answers; `idf_bank` = references + question "
       "texts; `idf_all` = references + all 1,418 student answers (transductive; needs unlabelled answers).")
     P(f"`dq_` = question demoting (answer and reference words that occur in the question removed; {n_empty} answers "
-      "become empty and score 0); `q_` = answer scored against the question text; `sub_` = answer-vs-reference "
+      f"become empty and score 0); `dqc_` = the same but only content words removed (stop words kept; "
+      f"{n_empty_c} empty); `qz_` = BERTScore on the unaltered texts with the question's word pieces weighted 0 "
+      "(`qz_..._idf_ref`: other pieces weighted by idf over the 50 references); `q_` = answer scored against the question text; `sub_` = answer-vs-reference "
       "minus answer-vs-question; `rq_` = reference vs question (a per-question constant computable at run time); "
       "`sbert_cos` = cosine of mean-pooled all-MiniLM-L6-v2 sentence embeddings (same model, not part of the "
       "current metric set).")
@@ -394,10 +456,14 @@ def main(argv=None) -> int:
         grid("bs{m}_L{L}_" + k, f"BERTScore, {k} (Pearson / Spearman)")
     grid("dq_bs{m}_L{L}_noidf", "BERTScore on question-demoted texts, noidf")
     grid("dq_bs{m}_L{L}_idf_ref", "BERTScore on question-demoted texts, idf from demoted references")
+    grid("dqc_bs{m}_L{L}_noidf", "BERTScore on content-word-demoted texts, noidf")
+    grid("dqc_bs{m}_L{L}_idf_ref", "BERTScore on content-word-demoted texts, idf from demoted references")
+    grid("qz_bs{m}_L{L}_noidf", "BERTScore, question word pieces weighted 0, others 1")
+    grid("qz_bs{m}_L{L}_idf_ref", "BERTScore, question word pieces weighted 0, others idf_ref")
     grid("sub_bs{m}_L{L}_noidf", "BERTScore(answer, reference) - BERTScore(answer, question), noidf")
     P("### Other single metrics")
     P("")
-    other = [n for n in single_df.index if not re.match(r"(dq_|sub_|q_)?bs[PRF]_L\d_", n)]
+    other = [n for n in single_df.index if not re.match(r"(dq_|dqc_|qz_|sub_|q_)?bs[PRF]_L\d_", n)]
     P("| metric | Pearson | Spearman | macro_r |")
     P("|---|---|---|---|")
     for n in sorted(other, key=lambda n: -abs(single_df.loc[n, "pearson"])):
@@ -419,39 +485,44 @@ def main(argv=None) -> int:
         "bsR_L4_noidf", "bsR_L5_idf_ref", "bsR_mean456_idf_ref", "bsR_max1-6_noidf",
         "r1_R", "r1_F", "r1_P", "r2_R", "rL_R", "rL_F",
         "dq_bsR_L6_noidf", "dq_bsR_L6_idf_ref", "dq_r1_R", "dq_sbert_cos",
+        "dqc_bsR_L6_noidf", "dqc_bsR_L6_idf_ref", "dqc_bsR_L4_idf_ref", "dqc_bsF_L6_idf_ref", "dqc_r1_R",
+        "qz_bsR_L6_idf_ref", "qz_bsR_L4_idf_ref", "qz_bsR_L6_noidf",
         "log_len", "log_len_ratio", "len_ratio_capped", "ref_log_len",
         "q_bsR_L6_noidf", "q_sbert_cos", "rq_bsF_L6", "rq_sbert_cos", "sbert_cos",
     ]
     pool = [p for p in pool if p in feats]
     Xall = np.c_[[feats[p] for p in pool]].T
-
     grams: dict[int, FoldGram] = {}
 
     def cvr(cols, fl=folds):
+        """(OOF Pearson, OOF Pearson with predictions clipped to the 0-5 grade range)."""
         if id(fl) not in grams:
             grams[id(fl)] = FoldGram(Xall, y, fl)
-        return pear(grams[id(fl)].predict([pool.index(c) for c in cols]), y)
+        p = grams[id(fl)].predict([pool.index(c) for c in cols])
+        return pear(p, y), pear(np.clip(p, 0, 5), y)
 
     P("## 2. Combinations (linear, GroupKFold by question)")
     P("")
-    P(f"OOF Pearson = Pearson of out-of-fold predictions, {args.folds}-fold GroupKFold by question id "
-      "(unshuffled) unless stated; `rep` = mean ± sd over 10 shuffled GroupKFold splits; `LOQO` = leave-one-"
-      "question-out. Models: standardised OLS (= sklearn LinearRegression).")
+    P(f"OOF r = Pearson of out-of-fold predictions, {args.folds}-fold GroupKFold by question id (unshuffled); "
+      "`clip` = the same predictions clipped to the grade range 0-5 (a fixed, run-time-computable step: the "
+      "linear fit overshoots 5 for good answers, and the gold scale saturates at 5); `rep` = mean ± sd of OOF r "
+      "over 10 shuffled GroupKFold splits; `LOQO` = leave-one-question-out OOF r (clip in brackets). Model: "
+      "OLS with intercept (= sklearn LinearRegression; standardising does not change its predictions).")
     P("")
     logo = [(np.where(groups != g)[0], np.where(groups == g)[0]) for g in uq]
     reps = [folds_of(groups, args.folds, seed=s) for s in range(10)]
 
-    def row(name, cols, extra=""):
-        r5 = cvr(cols)
-        rr = [cvr(cols, f) for f in reps]
-        rl = cvr(cols, logo)
-        P(f"| {name} | {', '.join(cols)} | {r5:.3f} | {np.mean(rr):.3f} ± {np.std(rr):.3f} | {rl:.3f} |{extra}")
-        return r5
+    def row(name, cols):
+        r5, c5 = cvr(cols)
+        rr = [cvr(cols, f)[0] for f in reps]
+        rl, cl = cvr(cols, logo)
+        P(f"| {name} | {', '.join(cols)} | {r5:.3f} | {c5:.3f} | {np.mean(rr):.3f} ± {np.std(rr):.3f} "
+          f"| {rl:.3f} ({cl:.3f}) |")
 
+    head = "| set | features | OOF r | clip | rep | LOQO (clip) |\n|---|---|---|---|---|---|"
     P("### Hand-picked sets")
     P("")
-    P("| set | features | OOF r (5-fold) | rep | LOQO |")
-    P("|---|---|---|---|---|")
+    P(head)
     hand = {
         "BS R only": ["bsR_L6_idf_ref"],
         "BS R + F": ["bsR_L6_idf_ref", "bsF_L6_idf_ref"],
@@ -462,68 +533,76 @@ def main(argv=None) -> int:
         "noidf BS R + R1 R + len": ["bsR_L6_noidf", "r1_R", "log_len"],
         "BS R + len": ["bsR_L6_idf_ref", "log_len"],
         "BS R + len ratio": ["bsR_L6_idf_ref", "log_len_ratio"],
+        "BS R + ref len": ["bsR_L6_idf_ref", "ref_log_len"],
         "BS R + q-sim": ["bsR_L6_idf_ref", "q_bsR_L6_noidf"],
+        "max over layers R (noidf)": ["bsR_max1-6_noidf"],
+        "mean L4-6 R (idf_ref)": ["bsR_mean456_idf_ref"],
+        "question-zeroed BS R": ["qz_bsR_L6_idf_ref"],
+        "demoted BS R (all q words)": ["dq_bsR_L6_idf_ref"],
+        "demoted BS R (content words)": ["dqc_bsR_L6_idf_ref"],
         "demoted BS R + R1": ["dq_bsR_L6_idf_ref", "dq_r1_R"],
         "BS R + demoted BS R": ["bsR_L6_idf_ref", "dq_bsR_L6_idf_ref"],
-        "BS R + ref len": ["bsR_L6_idf_ref", "ref_log_len"],
+        "BS R + content-demoted BS R": ["bsR_L6_idf_ref", "dqc_bsR_L6_idf_ref"],
+        "BS R mean456 + content-demoted BS R": ["bsR_mean456_idf_ref", "dqc_bsR_L6_idf_ref"],
+        "BS R + question-zeroed BS R": ["bsR_L6_idf_ref", "qz_bsR_L6_idf_ref"],
         "sbert cos": ["sbert_cos"],
         "sbert cos + BS R": ["sbert_cos", "bsR_L6_idf_ref"],
     }
     for n, c in hand.items():
-        row(n, [x for x in c if x in pool])
+        if all(x in pool for x in c):
+            row(n, c)
     P("")
 
     # exhaustive subset search
     results = []
     for k in range(1, args.max_subset + 1):
         for cols in itertools.combinations(pool, k):
-            results.append((cvr(list(cols)), cols))
-    results.sort(key=lambda t: -t[0])
-    no_sbert = [t for t in results if not any("sbert" in c for c in t[1])]
+            r, c = cvr(list(cols))
+            results.append((r, c, cols))
+    no_sbert = [t for t in results if not any("sbert" in c for c in t[2])]
     P(f"### Exhaustive search over subsets of size 1..{args.max_subset} of {len(pool)} pooled features "
       f"({len(results)} subsets)")
     P("")
     P("Pool: " + ", ".join(f"`{p}`" for p in pool))
     P("")
-    for title, res in (("all features", results), ("without sentence-embedding features (ROUGE/BERTScore/"
-                                                   "length/question only)", no_sbert)):
-        P(f"Top 10, {title}:")
-        P("")
-        P("| set | features | OOF r (5-fold) | rep | LOQO |")
-        P("|---|---|---|---|---|")
-        for i, (r, cols) in enumerate(res[:10]):
-            row(f"#{i + 1}", list(cols))
-        P("")
-        for k in range(1, args.max_subset + 1):
-            best = next(t for t in res if len(t[1]) == k)
-            P(f"* best size {k}: {best[0]:.3f} {', '.join(best[1])}")
-        P("")
+    for title, res in (("all features", results),
+                       ("without sentence-embedding features (ROUGE/BERTScore/length/question only)", no_sbert)):
+        for crit, key in (("OOF r", 0), ("clip", 1)):
+            res_s = sorted(res, key=lambda t: -t[key])
+            P(f"Top 8 by {crit}, {title}:")
+            P("")
+            P(head)
+            for i, (_, _, cols) in enumerate(res_s[:8]):
+                row(f"#{i + 1}", list(cols))
+            P("")
+            for k in range(1, args.max_subset + 1):
+                best = next(t for t in res_s if len(t[2]) == k)
+                P(f"* best size {k} by {crit}: {best[0]:.3f} (clip {best[1]:.3f}) {', '.join(best[2])}")
+            P("")
 
     # nested CV: choose the subset on the training questions only
-    def nested(cands):
+    def nested(cands, key):
         pred = np.empty(len(y))
         chosen = []
         for tr, te in folds:
             inner = FoldGram(Xall[tr], y[tr], folds_of(groups[tr], 4))
             best, bc = -1, None
             for cols in cands:
-                r = np.corrcoef(inner.predict([pool.index(c) for c in cols]), y[tr])[0, 1]
+                p = inner.predict([pool.index(c) for c in cols])
+                r = np.corrcoef(np.clip(p, 0, 5) if key else p, y[tr])[0, 1]
                 if r > best:
                     best, bc = r, cols
-            idx = [pool.index(c) for c in bc]
-            pred[te] = oof_ols(Xall[:, idx], y, [(tr, te)])[te]
+            pred[te] = FoldGram(Xall, y, [(tr, te)]).predict([pool.index(c) for c in bc])[te]
             chosen.append(bc)
-        return pear(pred, y), chosen
+        return pear(pred, y), pear(np.clip(pred, 0, 5), y), chosen
 
-    allc = [c for _, c in results]
-    nr, chosen = nested(allc)
-    nr2, chosen2 = nested([c for _, c in no_sbert])
     P("### Nested CV (subset chosen inside each outer fold on its training questions, 4-fold inner)")
     P("")
-    P(f"* all features: nested OOF Pearson = {nr:.3f}; chosen per fold: "
-      + "; ".join("[" + ", ".join(c) + "]" for c in chosen))
-    P(f"* without sentence embeddings: nested OOF Pearson = {nr2:.3f}; chosen per fold: "
-      + "; ".join("[" + ", ".join(c) + "]" for c in chosen2))
+    for title, res in (("all features", results), ("without sentence embeddings", no_sbert)):
+        for crit, key in (("OOF r", 0), ("clip", 1)):
+            r, c, chosen = nested([t[2] for t in res], key)
+            P(f"* {title}, selected by {crit}: nested OOF r = {r:.3f}, clipped = {c:.3f}; chosen per fold: "
+              + "; ".join("[" + ", ".join(x) + "]" for x in chosen))
     P("")
 
     # sklearn models on the best sets; coefficients
@@ -532,18 +611,30 @@ def main(argv=None) -> int:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    P("### sklearn models and fitted coefficients")
+    P("### sklearn models and fitted coefficients (fitted on all 1,418 answers)")
     P("")
-    sets = {"best (all)": list(results[0][1]), "best (no sentence embeddings)": list(no_sbert[0][1]),
-            "simple: BS R idf_ref + ROUGE-1 R + log_len": ["bsR_L6_idf_ref", "r1_R", "log_len"],
-            "simple: BS R + F (idf_ref) + ROUGE-1 R": ["bsR_L6_idf_ref", "bsF_L6_idf_ref", "r1_R"],
-            "six metrics": ["bsR_L6_idf_ref", "bsF_L6_idf_ref", "r1_R", "r1_F", "rL_R", "r2_R"]}
+    P("Raw coefficients are on the raw 0-1 metric values (BERTScore not baseline-rescaled, ROUGE as returned); "
+      "prediction = intercept + sum(coef * metric), then clipped to 0-5.")
+    P("")
+    best_all = sorted(results, key=lambda t: -t[0])[0][2]
+    best_ns = sorted(no_sbert, key=lambda t: -t[0])[0][2]
+    sets = {"best (all)": list(best_all)}
+    if best_ns != best_all:
+        sets["best (no sentence embeddings)"] = list(best_ns)
+    sets.update({
+        "recommended simple: BS R + content-demoted BS R (both L6, idf_ref)":
+            ["bsR_L6_idf_ref", "dqc_bsR_L6_idf_ref"],
+        "BS R mean L4-6 + content-demoted BS R": ["bsR_mean456_idf_ref", "dqc_bsR_L6_idf_ref"],
+        "question-zeroed BS R alone": ["qz_bsR_L6_idf_ref"],
+        "simple: BS R idf_ref + ROUGE-1 R + log_len": ["bsR_L6_idf_ref", "r1_R", "log_len"],
+        "six metrics": ["bsR_L6_idf_ref", "bsF_L6_idf_ref", "r1_R", "r1_F", "rL_R", "r2_R"],
+    })
     for sname, cols in sets.items():
         idx = [pool.index(c) for c in cols]
         X = Xall[:, idx]
         P(f"**{sname}**: {', '.join(cols)}")
         P("")
-        P("| model | OOF r | OOF rho | OOF r, predictions clipped to 0-5 |")
+        P("| model | OOF r | OOF rho | OOF r, clipped 0-5 |")
         P("|---|---|---|---|")
         for mname, model in (("LinearRegression", LinearRegression()),
                              ("Ridge(alpha=1, standardised)", make_pipeline(StandardScaler(), Ridge(1.0))),
@@ -553,21 +644,31 @@ def main(argv=None) -> int:
                                                             random_state=0))):
             p = oof_sklearn(model, X, y, folds)
             P(f"| {mname} | {pear(p, y):.3f} | {spear(p, y):.3f} | {pear(np.clip(p, 0, 5), y):.3f} |")
+        if len(cols) > 1:
+            avg = X.mean(1)
+            P(f"| unweighted mean of the features (no fit) | {pear(avg, y):.3f} | {spear(avg, y):.3f} | |")
         lr = LinearRegression().fit(X, y)
         zs = make_pipeline(StandardScaler(), LinearRegression()).fit(X, y)
-        sd = X.std(0)
         P("")
         P("| feature | mean | sd | raw coef (grade points per unit) | standardised coef (per sd) | "
           "share of standardised weight |")
         P("|---|---|---|---|---|---|")
         zc = zs[-1].coef_
-        for c, m, s_, rc, z in zip(cols, X.mean(0), sd, lr.coef_, zc):
+        for c, m, s_, rc, z in zip(cols, X.mean(0), X.std(0), lr.coef_, zc):
             P(f"| {c} | {m:.3f} | {s_:.3f} | {rc:+.3f} | {z:+.3f} | {z / np.abs(zc).sum():+.2f} |")
         P(f"| intercept | | | {lr.intercept_:+.3f} | {zs[-1].intercept_:+.3f} | |")
         P("")
-        # per-fold coefficient stability
         co = np.array([LinearRegression().fit(X[tr], y[tr]).coef_ for tr, _ in folds])
-        P("Raw coefficients per fold: " + "; ".join("[" + ", ".join(f"{v:+.2f}" for v in c) + "]" for c in co))
+        P("Raw coefficients per training fold: "
+          + "; ".join("[" + ", ".join(f"{v:+.2f}" for v in c) + "]" for c in co))
+        m6 = [re.match(r"(?:dqc?_|qz_)?bs([PRF])_L(\d)_", c) for c in cols]
+        if base is not None and all(m6):
+            # same model on baseline-rescaled inputs: raw = b + (1 - b) * resc
+            bb = np.array([base[int(m.group(2)), "PRF".index(m.group(1))] for m in m6])
+            P("")
+            P("Same fit expressed on baseline-rescaled BERTScore inputs ((x - b) / (1 - b), this baseline file): "
+              + ", ".join(f"{c}: {rc * (1 - b_):+.3f}" for c, rc, b_ in zip(cols, lr.coef_, bb))
+              + f"; intercept {lr.intercept_ + float((lr.coef_ * bb).sum()):+.3f}")
         P("")
 
     P(f"_Runtime {time.time() - t0:.0f}s; BERTScore passes computed this run (others from cache "

@@ -1,0 +1,213 @@
+"""Agreement with human grades: grade a human-graded CSV and compare, overall, per metric and per question.
+
+A question that is not in the bank is graded from its reference alone (ROUGE and BERTScore; no rubric). Rows
+whose id is a bank question id are graded exactly as ``grader grade`` grades them, rubric included.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.bank import Bank, Question
+from grader.errors import InputError
+
+DEFAULT_COLUMNS = {"id": "id", "question": "question", "reference": "desired_answer", "answer": "student_answer",
+                   "score": "score_avg"}
+#: The metric values reported alone next to the combined score (column names of --predictions).
+METRIC_COLUMNS = ("keywords_coverage", "rouge1_recall", "rouge1_f1", "rouge2_f1", "rougeL_f1",
+                  "bertscore_precision", "bertscore_recall", "bertscore_f1", "semantic")
+
+
+@dataclass(frozen=True)
+class GradedRow:
+    row: int
+    id: str
+    question: str
+    reference: str
+    answer: str
+    human: float
+
+
+def read_dataset(path: str | Path, columns: dict[str, str] | None = None) -> tuple[list[GradedRow], str]:
+    """Rows of a human-graded CSV and the file's sha256 (its signature); errors name the file, line and column."""
+    from grader.io import read_text_file
+
+    columns = {**DEFAULT_COLUMNS, **(columns or {})}
+    text = read_text_file(path, limit=512 * 1024 * 1024)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in header]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}; the header has: {', '.join(header) or '(none)'}",
+                         path=path, line=1)
+    rows: list[GradedRow] = []
+    for n, record in enumerate(reader):
+        line = reader.line_num
+        if None in record:
+            raise InputError("row has more fields than the header", path=path, line=line)
+        raw = (record.get(columns["score"]) or "").strip()
+        try:
+            human = float(raw)
+        except ValueError:
+            raise InputError(f"score {raw!r} is not a number", path=path, line=line,
+                             field=columns["score"]) from None
+        if not math.isfinite(human):
+            raise InputError(f"score {raw!r} is not finite", path=path, line=line, field=columns["score"])
+        qid = (record.get(columns["id"]) or "").strip()
+        if not qid:
+            raise InputError("empty question id", path=path, line=line, field=columns["id"])
+        rows.append(GradedRow(n, qid, record[columns["question"]].strip(), record[columns["reference"]].strip(),
+                              record[columns["answer"]] or "", human))
+    if not rows:
+        raise InputError("no data rows", path=path, line=1)
+    return rows, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def dataset_bank(rows: list[GradedRow], bank: Bank | None) -> Bank:
+    """A bank for the data set: bank questions where the id is one, else the row's question and reference."""
+    questions: dict[str, Question] = {}
+    for r in rows:
+        if r.id in questions:
+            continue
+        if bank is not None and r.id in bank:
+            questions[r.id] = bank.get(r.id)
+        else:
+            if not r.reference:
+                raise InputError(f"question {r.id!r} has no reference answer and is not in the bank",
+                                 field="reference")
+            questions[r.id] = Question(r.id, r.question, "Medium", ("dataset",), r.reference)
+    return Bank(bank.root if bank is not None else "<dataset>", tuple(questions.values()),
+                dict(bank.file_hashes) if bank is not None else {})
+
+
+def select_exemplars(rows: list[GradedRow], k: int) -> list[list[str]]:
+    """For each row, up to k answers to the same question that humans gave the top grade: never its own answer."""
+    if k <= 0:
+        return [[] for _ in rows]
+    best: dict[str, float] = {}
+    for r in rows:
+        best[r.id] = max(best.get(r.id, -math.inf), r.human)
+    tops: dict[str, list[GradedRow]] = {}
+    for r in rows:
+        if r.human == best[r.id]:
+            tops.setdefault(r.id, []).append(r)
+    return [[t.answer for t in tops.get(r.id, []) if t.row != r.row and t.answer.strip() != r.answer.strip()][:k]
+            for r in rows]
+
+
+def metric_values(report) -> dict[str, float | None]:
+    out: dict[str, float | None] = {c: None for c in METRIC_COLUMNS}
+    if report.keywords is not None:
+        out["keywords_coverage"] = report.keywords.coverage
+    if report.rouge is not None:
+        out.update(rouge1_recall=report.rouge.rouge1.recall, rouge1_f1=report.rouge.rouge1.f1,
+                   rouge2_f1=report.rouge.rouge2.f1, rougeL_f1=report.rouge.rougeL.f1)
+    if report.bertscore is not None:
+        out.update(bertscore_precision=report.bertscore.precision, bertscore_recall=report.bertscore.recall,
+                   bertscore_f1=report.bertscore.f1)
+    out["semantic"] = report.semantic
+    return out
+
+
+# --------------------------------------------------------------------------- agreement
+
+
+def infer_max_score(humans: list[float]) -> float:
+    """The top of the human scale: the largest grade, rounded up to a whole number."""
+    return float(math.ceil(max(humans))) if humans and max(humans) > 0 else 1.0
+
+
+def scale_step(humans: list[float]) -> float:
+    """The grid human grades sit on (0.5 for averages of two integer grades, 1 for integers)."""
+    for step in (1.0, 0.5, 0.25, 0.1):
+        if all(abs(h / step - round(h / step)) < 1e-9 for h in humans):
+            return step
+    return 0.1
+
+
+def agreement(human: list[float], score: list[float], max_score: float, step: float) -> dict[str, float | None]:
+    """Pearson, Spearman, QWK (on the human scale's steps), RMSE and MAE of score (0-100) mapped to the scale."""
+    import numpy as np
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import cohen_kappa_score
+
+    h = np.asarray(human, dtype=float)
+    s = np.asarray(score, dtype=float)
+    n = len(h)
+    out: dict[str, float | None] = {"n": n, "pearson": None, "spearman": None, "qwk": None, "rmse": None,
+                                    "mae": None}
+    if n == 0:
+        return out
+    predicted = s / 100.0 * max_score
+    out["rmse"] = round(float(np.sqrt(np.mean((predicted - h) ** 2))), 4)
+    out["mae"] = round(float(np.mean(np.abs(predicted - h))), 4)
+    if n >= 2 and np.std(h) > 0 and np.std(s) > 0:
+        out["pearson"] = round(float(pearsonr(h, s)[0]), 4)
+        out["spearman"] = round(float(spearmanr(h, s)[0]), 4)
+    steps_h = np.rint(h / step).astype(int)
+    steps_p = np.rint(np.clip(predicted, 0, max_score) / step).astype(int)
+    if len(set(steps_h) | set(steps_p)) > 1:
+        out["qwk"] = round(float(cohen_kappa_score(steps_h, steps_p, weights="quadratic")), 4)
+    return out
+
+
+@dataclass
+class Evaluation:
+    rows: list[GradedRow]
+    reports: list
+    max_score: float
+    step: float
+    dataset_sha256: str
+
+    def summary(self) -> dict:
+        humans = [r.human for r in self.rows]
+        scores = [rep.score for rep in self.reports]
+        out = agreement(humans, scores, self.max_score, self.step)
+        values = [metric_values(rep) for rep in self.reports]
+        per_metric = {}
+        for name in METRIC_COLUMNS:
+            pairs = [(h, v[name]) for h, v in zip(humans, values) if v[name] is not None]
+            if pairs:
+                hs, vs = zip(*pairs)
+                a = agreement(list(hs), [100 * x for x in vs], self.max_score, self.step)
+                per_metric[name] = {"n": a["n"], "pearson": a["pearson"], "spearman": a["spearman"]}
+        per_question = {}
+        for qid in dict.fromkeys(r.id for r in self.rows):
+            idx = [i for i, r in enumerate(self.rows) if r.id == qid]
+            a = agreement([humans[i] for i in idx], [scores[i] for i in idx], self.max_score, self.step)
+            per_question[qid] = {k: a[k] for k in ("n", "pearson", "spearman", "rmse", "mae")}
+        return {**out, "max_score": self.max_score, "step": self.step, "per_metric": per_metric,
+                "per_question": per_question, "dataset_sha256": self.dataset_sha256,
+                "signature": self.reports[0].signature if self.reports else {}}
+
+    def predictions_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["row", "id", "human", "score", "predicted", *METRIC_COLUMNS])
+        for r, rep in zip(self.rows, self.reports):
+            values = metric_values(rep)
+            writer.writerow([r.row, r.id, r.human, rep.score, round(rep.score / 100 * self.max_score, 4),
+                             *("" if values[c] is None else values[c] for c in METRIC_COLUMNS)])
+        return buffer.getvalue()
+
+
+def evaluate(rows: list[GradedRow], grader_factory: Callable[[Bank], object], bank: Bank | None,
+             dataset_sha256: str, exemplars: int = 0, max_score: float | None = None,
+             progress: Callable[[int, int], None] | None = None, chunk: int = 64) -> Evaluation:
+    """Grade every row (batched, in input order) and keep the reports for the agreement figures."""
+    grader = grader_factory(dataset_bank(rows, bank))
+    extras = select_exemplars(rows, exemplars)
+    reports = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        reports += grader.grade_many([(r.id, r.answer) for r in part], extras[start : start + chunk])
+        if progress:
+            progress(min(start + chunk, len(rows)), len(rows))
+    humans = [r.human for r in rows]
+    top = max_score if max_score is not None else infer_max_score(humans)
+    return Evaluation(rows, reports, top, scale_step(humans), dataset_sha256)
