@@ -67,6 +67,28 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks f
     _state["debug"] = debug
 
 
+CalibrationOption = Annotated[Optional[Path], typer.Option(
+    "--calibration", help="A calibration file from 'grader calibrate': grade like your own graded answers.",
+    show_default=False)]
+
+
+def _config(weights: Optional[Path], calibration: Optional[Path], metrics: str):
+    """The weights, with a calibration applied when given (refused, with the reason, if incompatible)."""
+    import dataclasses
+
+    from grader.combine import load_config
+    from grader.engine import parse_metrics
+
+    config = load_config(weights)
+    if calibration is None:
+        return config
+    from grader.calibration import check_compatible, load_calibration
+
+    loaded = load_calibration(calibration)
+    check_compatible(loaded, config, parse_metrics(metrics))
+    return dataclasses.replace(config, calibration=loaded)
+
+
 def _emit(text: str, output: Optional[Path]) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -169,6 +191,7 @@ def grade(
     bank: BankOption = None,
     weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file (default: the bundled "
                                                     "grader/data/weights.yaml).", show_default=False)] = None,
+    calibration: CalibrationOption = None,
 ):
     """Grade one answer to one bank question and explain the score.
 
@@ -193,7 +216,7 @@ def grade(
         loaded = load_bank(bank)
         qid = resolve_question(loaded, question)
         text = _read_answer(answer, answer_file)
-        grader = Grader(loaded, metrics=metrics, config=load_config(weights))
+        grader = Grader(loaded, metrics=metrics, config=_config(weights, calibration, metrics))
         report = grader.grade(qid, text)
         if fmt == "json":
             _emit(to_json(report), output)
@@ -240,6 +263,7 @@ def batch(
     bank: BankOption = None,
     weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
     = None,
+    calibration: CalibrationOption = None,
 ):
     """Grade mock-interview transcripts: match each question asked to the bank, grade every answer, summarise.
 
@@ -262,7 +286,7 @@ def batch(
 
         if fmt not in ("json", "md"):
             raise InputError(f"unknown format {fmt!r}; choose json or md", field="--format")
-        grader = Grader(load_bank(bank), metrics=metrics, config=load_config(weights))
+        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
         console = _err_console()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
@@ -319,6 +343,7 @@ def evaluate(
     bank: BankOption = None,
     weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
     = None,
+    calibration: CalibrationOption = None,
 ):
     """Grade a human-graded CSV and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
 
@@ -330,7 +355,6 @@ def evaluate(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from grader.bank import load_bank
-        from grader.combine import load_config
         from grader.engine import Grader
         from grader.errors import InputError
         from grader.evaluate import evaluate as run_evaluation
@@ -344,7 +368,7 @@ def evaluate(
             raise InputError("must be 0 or more", field="--exemplars")
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
                                               "answer": answer_col, "score": score_col})
-        config = load_config(weights)
+        config = _config(weights, calibration, metrics)
         loaded = load_bank(bank)
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=_err_console(), transient=True) as bar:
@@ -371,6 +395,57 @@ def evaluate(
         for name, m in summary["per_metric"].items():
             metric_table.add_row(name, *("–" if m[k] is None else f"{m[k]:.3f}" for k in ("pearson", "spearman")))
         console.print(metric_table)
+
+
+@app.command()
+def calibrate(
+    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="A CSV of human-graded answers (columns as in "
+                                          "evaluate).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the calibration JSON.")]
+    = Path("calibration.json"),
+    id_col: Annotated[str, typer.Option("--id-col")] = "id",
+    question_col: Annotated[str, typer.Option("--question-col")] = "question",
+    reference_col: Annotated[str, typer.Option("--reference-col")] = "desired_answer",
+    answer_col: Annotated[str, typer.Option("--answer-col")] = "student_answer",
+    score_col: Annotated[str, typer.Option("--score-col")] = "score_avg",
+    max_score: Annotated[Optional[float], typer.Option("--max-score", help="Top of the human scale (default: "
+                         "inferred).", show_default=False)] = None,
+    features: Annotated[str, typer.Option("--features", help="Comma-separated features to combine.")]
+    = "bertscore_recall,bertscore_f1,rouge1_recall,demoted_bertscore_recall,demoted_rouge1_recall",
+    alpha: Annotated[float, typer.Option("--alpha", help="Ridge regularisation strength.")] = 1.0,
+    bank: BankOption = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
+    = None,
+):
+    """Fit how the metrics combine into a grade on your own graded answers (ridge regression).
+
+    Cross-validated with folds grouped by question (a question is never in both the fit and the check), prints
+    the cross-validated agreement, and writes a JSON calibration (no pickle) for --calibration on grade,
+    batch and evaluate.
+
+    Example: grader calibrate --dataset my_graded.csv --out calibration.json
+    """
+    with _handled():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from grader.calibration import calibrate_dataset
+        from grader.combine import load_config
+        from grader.evaluate import read_dataset
+        from grader.io import write_atomic
+
+        rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
+                                              "answer": answer_col, "score": score_col})
+        with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), console=_err_console(),
+                      transient=True) as bar:
+            task = bar.add_task("grade", total=len(rows))
+            text, cv = calibrate_dataset(rows, digest, dataset.name, load_bank(bank), load_config(weights),
+                                         features.split(","), alpha=alpha, max_score=max_score,
+                                         progress=lambda done, total: bar.update(task, completed=done))
+        write_atomic(out, text)
+        console = _err_console()
+        console.print(f"cross-validated (grouped by question) on {len(rows)} rows: pearson {cv['pearson']}, "
+                      f"spearman {cv['spearman']}, qwk {cv['qwk']}, rmse {cv['rmse']}, mae {cv['mae']}")
+        console.print(f"wrote {out}")
 
 
 # --------------------------------------------------------------------------- practice

@@ -18,7 +18,10 @@ from grader.text import STOPWORDS, tokenize
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "weights.yaml"
 SEMANTIC_FEATURES = ("bertscore_precision", "bertscore_recall", "bertscore_f1", "rouge1_precision",
-                     "rouge1_recall", "rouge1_f1", "rouge2_recall", "rouge2_f1", "rougeL_recall", "rougeL_f1")
+                     "rouge1_recall", "rouge1_f1", "rouge2_recall", "rouge2_f1", "rougeL_recall", "rougeL_f1",
+                     "demoted_bertscore_recall", "demoted_rouge1_recall")
+#: Features measured on question-demoted texts (answer and reference without the question's words).
+DEMOTED_FEATURES = ("demoted_bertscore_recall", "demoted_rouge1_recall")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Config:
     missing_required_cap: float
     path: str = ""
     digest: str = field(default="", compare=False)
+    calibration: Any = None  # grader.calibration.Calibration: replaces the semantic weights when set
 
     def band(self, score: float) -> str:
         for name, threshold in self.bands:
@@ -44,10 +48,18 @@ class Config:
         return self.bands[-1][0]
 
     @property
+    def uses_demoting(self) -> bool:
+        names = self.calibration.features if self.calibration is not None else self.semantic_features
+        return any(name in DEMOTED_FEATURES for name in names)
+
+    @property
     def signature(self) -> dict:
-        return {"file": Path(self.path).name, "sha256": self.digest, "keyword_weight": self.keyword_weight,
-                "semantic": dict(self.semantic_features), "floor": self.semantic_floor,
-                "ceiling": self.semantic_ceiling}
+        out = {"file": Path(self.path).name, "sha256": self.digest, "keyword_weight": self.keyword_weight,
+               "semantic": dict(self.semantic_features), "floor": self.semantic_floor,
+               "ceiling": self.semantic_ceiling}
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.signature
+        return out
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -125,9 +137,10 @@ def load_config(path: str | Path | None = None) -> Config:
 # --------------------------------------------------------------------------- features
 
 
-def semantic_feature_values(rouge: RougeResult | None, bert: BertScoreResult | None) -> dict[str, float]:
+def semantic_feature_values(rouge: RougeResult | None, bert: BertScoreResult | None,
+                            demoted: dict[str, float] | None = None) -> dict[str, float]:
     """The candidate features, each clipped to [0, 1]; absent metrics give no features."""
-    values: dict[str, float] = {}
+    values: dict[str, float] = dict(demoted or {})
     if bert is not None:
         values.update(bertscore_precision=bert.precision, bertscore_recall=bert.recall, bertscore_f1=bert.f1)
     if rouge is not None:
@@ -139,7 +152,12 @@ def semantic_feature_values(rouge: RougeResult | None, bert: BertScoreResult | N
 
 
 def semantic_score(config: Config, values: dict[str, float]) -> float | None:
-    """Weighted mean of the configured features that are present, stretched between floor and ceiling."""
+    """Weighted mean of the configured features that are present, stretched between floor and ceiling.
+
+    With a calibration, its fitted model (on the human scale, divided by the top grade) is used instead.
+    """
+    if config.calibration is not None:
+        return config.calibration.semantic(values) if values else None
     used = {k: w for k, w in config.semantic_features.items() if k in values}
     if not used:
         return None
@@ -180,10 +198,11 @@ class Combined:
 
 
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
-            rouge: RougeResult | None, bert: BertScoreResult | None) -> Combined:
+            rouge: RougeResult | None, bert: BertScoreResult | None,
+            demoted: dict[str, float] | None = None) -> Combined:
     """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags."""
     flags: list[str] = []
-    semantic = semantic_score(config, semantic_feature_values(rouge, bert))
+    semantic = semantic_score(config, semantic_feature_values(rouge, bert, demoted))
     coverage = None
     if keywords is not None:
         coverage = keywords.coverage

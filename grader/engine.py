@@ -14,6 +14,7 @@ from grader.feedback import build_feedback
 from grader.metrics import METRIC_NAMES
 from grader.report import QuestionReport
 from grader.signature import build_signature
+from grader.text import demote
 
 #: Answers longer than this are refused: about 15,000 words, far beyond any spoken answer (a pasted document
 #: is a mistake, not an answer, and would take minutes to score).
@@ -117,13 +118,18 @@ class Grader:
         references = [self.references(q) + list(extra_references[i] if extra_references else ())
                       for i, q in enumerate(questions)]
         berts = [None] * len(pairs)
+        demoted_berts = [None] * len(pairs)
         if "bertscore" in self.metrics and pairs:
             berts = self.bert.score_many(answers, references)
+            if self.config.uses_demoting:
+                demoted_berts = self.bert.score_many(
+                    [demote(a, q.question) for a, q in zip(answers, questions)],
+                    [[demote(r, q.question) for r in refs] for q, refs in zip(questions, references)])
         signature = self.signature
-        return [self._report(q, a, refs, bert, signature)
-                for q, a, refs, bert in zip(questions, answers, references, berts)]
+        return [self._report(q, a, refs, bert, demoted_bert, signature)
+                for q, a, refs, bert, demoted_bert in zip(questions, answers, references, berts, demoted_berts)]
 
-    def _report(self, question: Question, answer: str, references: list[str], bert,
+    def _report(self, question: Question, answer: str, references: list[str], bert, demoted_bert,
                 signature: dict) -> QuestionReport:
         keywords = None
         if "keywords" in self.metrics and question.rubric is not None:
@@ -131,7 +137,14 @@ class Grader:
 
             keywords = score_keywords(question.rubric, answer)
         rouge = self.rouge.score(answer, references) if "rouge" in self.metrics else None
-        combined = combine(self.config, question.question, answer, keywords, rouge, bert)
+        demoted: dict[str, float] = {}
+        if demoted_bert is not None:
+            demoted["demoted_bertscore_recall"] = demoted_bert.recall
+        if rouge is not None and self.config.uses_demoting:
+            demoted["demoted_rouge1_recall"] = self.rouge.score(
+                demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
+        combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted)
         feedback = build_feedback(keywords, combined.semantic, combined.flags)
         return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,
-                              rouge, bert, combined.semantic, combined.flags, tuple(feedback), signature)
+                              rouge, bert, combined.semantic, combined.flags, tuple(feedback), signature,
+                              {k: round(v, 6) for k, v in demoted.items()})

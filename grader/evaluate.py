@@ -20,7 +20,8 @@ DEFAULT_COLUMNS = {"id": "id", "question": "question", "reference": "desired_ans
                    "score": "score_avg"}
 #: The metric values reported alone next to the combined score (column names of --predictions).
 METRIC_COLUMNS = ("keywords_coverage", "rouge1_recall", "rouge1_f1", "rouge2_f1", "rougeL_f1",
-                  "bertscore_precision", "bertscore_recall", "bertscore_f1", "semantic")
+                  "bertscore_precision", "bertscore_recall", "bertscore_f1", "demoted_bertscore_recall",
+                  "demoted_rouge1_recall", "semantic")
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def metric_values(report) -> dict[str, float | None]:
     if report.bertscore is not None:
         out.update(bertscore_precision=report.bertscore.precision, bertscore_recall=report.bertscore.recall,
                    bertscore_f1=report.bertscore.f1)
+    out.update(report.demoted)
     out["semantic"] = report.semantic
     return out
 

@@ -5,7 +5,7 @@ Renderers (grader/render.py) read these objects; no metric logic lives there.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grader.metrics.bertscore import BertScoreResult
@@ -29,6 +29,7 @@ class QuestionReport:
     flags: tuple[str, ...]
     feedback: tuple[str, ...]
     signature: dict
+    demoted: dict[str, float] = field(default_factory=dict)  # features on question-demoted texts
 
     def metrics_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -45,6 +46,8 @@ class QuestionReport:
             out["rouge"] = {kind: asdict(getattr(self.rouge, kind)) for kind in ("rouge1", "rouge2", "rougeL")}
         if self.bertscore is not None:
             out["bertscore"] = asdict(self.bertscore)
+        if self.demoted:
+            out["question_demoted"] = dict(self.demoted)
         return out
 
     def to_dict(self) -> dict[str, Any]:

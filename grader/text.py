@@ -161,3 +161,12 @@ def same_word(expected: Token, seen: Token) -> bool:
     if not limit or not expected.text.isalpha() or not seen.text.isalpha():
         return False
     return edit_distance_at_most(expected.text, seen.text, limit)
+
+
+def demote(text: str, question: str) -> str:
+    """``text`` without the words of ``question`` ("question demoting", Mohler et al. 2011).
+
+    Saying the question back earns nothing: similarity is then measured on what the answer adds.
+    """
+    asked = {t.stem for t in tokenize(question) if not t.is_stopword}
+    return " ".join(text[t.start : t.end] for t in tokenize(text) if t.stem not in asked)
