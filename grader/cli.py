@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 bank_app = typer.Typer(help="Inspect and lint a question bank.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
+rubric_app = typer.Typer(help="Help write keyword rubrics.", no_args_is_help=True)
+app.add_typer(rubric_app, name="rubric")
 
 _state = {"debug": False}
 
@@ -446,6 +448,43 @@ def calibrate(
         console.print(f"cross-validated (grouped by question) on {len(rows)} rows: pearson {cv['pearson']}, "
                       f"spearman {cv['spearman']}, qwk {cv['qwk']}, rmse {cv['rmse']}, mae {cv['mae']}")
         console.print(f"wrote {out}")
+
+
+@rubric_app.command("suggest")
+def rubric_suggest(
+    question: Annotated[Optional[str], typer.Option("--question", "-q", help="A bank question (id, number or "
+                                                    "text).", show_default=False)] = None,
+    reference_file: Annotated[Optional[Path], typer.Option("--reference-file", help="A reference answer for a new "
+                              "question (UTF-8 text).", show_default=False)] = None,
+    question_id: Annotated[str, typer.Option("--id", help="Id to put in the snippet for --reference-file.")]
+    = "new",
+    top: Annotated[int, typer.Option("--top", help="How many concepts to propose.")] = 6,
+    bank: BankOption = None,
+):
+    """Propose rubric concepts from a reference answer (TF-IDF against the bank), as YAML to edit.
+
+    Example: grader rubric suggest -q q11 > rubrics/q11.draft.yaml
+    """
+    with _handled():
+        from grader.bank import load_bank
+        from grader.errors import InputError
+        from grader.io import read_text_file
+        from grader.resolve import resolve_question
+        from grader.suggest import rubric_snippet
+
+        if (question is None) == (reference_file is None):
+            raise InputError("give exactly one of --question or --reference-file", field="--question")
+        loaded = load_bank(bank)
+        if question is not None:
+            qid = resolve_question(loaded, question)
+            reference = loaded.get(qid).reference
+            corpus = [q.reference for q in loaded if q.id != qid]
+        else:
+            qid, reference = question_id, read_text_file(reference_file)
+            corpus = [q.reference for q in loaded]
+        if not reference.strip():
+            raise InputError("the reference answer is empty", path=reference_file, field="reference")
+        sys.stdout.write(rubric_snippet(qid, reference, corpus, top=max(1, top)))
 
 
 # --------------------------------------------------------------------------- practice

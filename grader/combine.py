@@ -139,7 +139,7 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def semantic_feature_values(rouge: RougeResult | None, bert: BertScoreResult | None,
                             demoted: dict[str, float] | None = None) -> dict[str, float]:
-    """The candidate features, each clipped to [0, 1]; absent metrics give no features."""
+    """The candidate features, each kept within [-1, 1]; absent metrics give no features."""
     values: dict[str, float] = dict(demoted or {})
     if bert is not None:
         values.update(bertscore_precision=bert.precision, bertscore_recall=bert.recall, bertscore_f1=bert.f1)
@@ -148,7 +148,9 @@ def semantic_feature_values(rouge: RougeResult | None, bert: BertScoreResult | N
             prf = getattr(rouge, kind)
             values.update({f"{kind}_precision": prf.precision, f"{kind}_recall": prf.recall,
                            f"{kind}_f1": prf.f1})
-    return {k: min(1.0, max(0.0, v)) for k, v in values.items()}
+    # Not clipped at 0: rescaled BERTScore is negative for answers less similar than unrelated text, and
+    # those grades of "worse than unrelated" still carry signal (clipping cost 0.03 Pearson on Mohler).
+    return {k: min(1.0, max(-1.0, v)) for k, v in values.items()}
 
 
 def semantic_score(config: Config, values: dict[str, float]) -> float | None:

@@ -22,8 +22,10 @@ def resolve_question(bank: Bank, spec: str) -> str:
     lowered = {q.id.lower(): q.id for q in bank}
     if spec.lower() in lowered:
         return lowered[spec.lower()]
-    if re.fullmatch(r"#?\d{1,4}", spec):
-        number = int(spec.lstrip("#"))
+    numbered = re.fullmatch(r"(?:#|[A-Za-z]{1,3})?0*(\d{1,4})", spec)
+    if numbered and (spec[0].isdigit() or spec[0] == "#" or any(q.id.lower().startswith(spec[0].lower())
+                                                               for q in bank)):
+        number = int(numbered.group(1))
         hits = [q.id for q in bank if q.number == number]
         if len(hits) == 1:
             return hits[0]
