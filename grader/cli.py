@@ -91,6 +91,21 @@ def _config(weights: Optional[Path], calibration: Optional[Path], metrics: str):
     return dataclasses.replace(config, calibration=loaded)
 
 
+RecordOption = Annotated[bool, typer.Option("--record", help="Record the scores in the progress history "
+                         "(also: GRADER_HISTORY=1); see 'grader history'.")]
+HistoryDbOption = Annotated[Optional[Path], typer.Option("--history-db", help="History database (default: "
+                            "$GRADER_HISTORY_DB, else ~/.local/share/grader/history.sqlite3).", show_default=False)]
+
+
+def _record_history(flag: bool, db: Optional[Path], command: str, reports: list, source: str = "") -> None:
+    """Record (candidate, report dict) pairs when --record or GRADER_HISTORY asks for it."""
+    from grader.history import record_reports, recording_enabled
+
+    if recording_enabled(flag):
+        path, count = record_reports(reports, command, db=db, source=source)
+        _err_console().print(f"recorded {count} attempt(s) in {path}")
+
+
 def _emit(text: str, output: Optional[Path]) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -184,7 +199,7 @@ def grade(
                                                   show_default=False)] = None,
     answer_file: Annotated[Optional[Path], typer.Option("--answer-file", help="Read the answer from a UTF-8 "
                                                         "text file ('-' for stdin).", show_default=False)] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text (terminal), json or md.")] = "text",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text (terminal), json, md, html or csv.")] = "text",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file.",
                                                    show_default=False)] = None,
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated subset of keywords,rouge,bertscore. "
@@ -194,6 +209,8 @@ def grade(
     weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file (default: the bundled "
                                                     "grader/data/weights.yaml).", show_default=False)] = None,
     calibration: CalibrationOption = None,
+    record: RecordOption = False,
+    history_db: HistoryDbOption = None,
 ):
     """Grade one answer to one bank question and explain the score.
 
@@ -213,8 +230,9 @@ def grade(
         from grader.render import FORMATS, print_text, to_json, to_markdown
         from grader.resolve import resolve_question
 
-        if fmt not in FORMATS:
-            raise InputError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}", field="--format")
+        if fmt not in (*FORMATS, "html", "csv"):
+            raise InputError(f"unknown format {fmt!r}; choose {', '.join((*FORMATS, 'html', 'csv'))}",
+                             field="--format")
         loaded = load_bank(bank)
         qid = resolve_question(loaded, question)
         text = _read_answer(answer, answer_file)
@@ -224,12 +242,18 @@ def grade(
             _emit(to_json(report), output)
         elif fmt == "md":
             _emit(to_markdown(report), output)
+        elif fmt in ("html", "csv"):
+            from grader.views import bank_topics, render
+
+            _emit(render("question", report.to_dict(), fmt, bank_topics(loaded)), output)
         elif output is not None:
             _emit(to_markdown(report), output)
         else:
             from rich.console import Console
 
             print_text(report, Console(highlight=False))
+        _record_history(record, history_db, "grade", [(None, report.to_dict())],
+                        source=str(answer_file) if answer_file is not None else "")
 
 
 # --------------------------------------------------------------------------- batch
@@ -254,7 +278,7 @@ def batch(
                                                show_default=False)],
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where reports are written.")]
     = Path("reports"),
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Report format: json or md.")] = "json",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Report format: json, md, html or csv.")] = "json",
     input_format: Annotated[Optional[str], typer.Option("--input-format", help="Force the transcript format: "
                             "text, markdown, json, jsonl, csv, vtt, srt (default: detected).", show_default=False)]
     = None,
@@ -266,10 +290,13 @@ def batch(
     weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
     = None,
     calibration: CalibrationOption = None,
+    record: RecordOption = False,
+    history_db: HistoryDbOption = None,
 ):
     """Grade mock-interview transcripts: match each question asked to the bank, grade every answer, summarise.
 
-    Writes one report per transcript and summary.{json,md} for the cohort into --output-dir.
+    Writes one report per transcript and summary.{json,md} for the cohort into --output-dir (with --format html
+    also summary.html, with --format csv also answers.csv: every answer of the cohort).
     Exit code 1 when some inputs could not be read (the rest are still graded).
 
     Example: grader batch samples/ --output-dir reports --format md
@@ -286,8 +313,8 @@ def batch(
         from grader.render import summary_markdown, transcript_markdown
         from grader.report import dumps
 
-        if fmt not in ("json", "md"):
-            raise InputError(f"unknown format {fmt!r}; choose json or md", field="--format")
+        if fmt not in ("json", "md", "html", "csv"):
+            raise InputError(f"unknown format {fmt!r}; choose json, md, html or csv", field="--format")
         grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
         console = _err_console()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -302,13 +329,26 @@ def batch(
 
             result = run_batch(paths, grader, input_format=input_format, candidate=candidate, progress=progress)
         names = _report_names([t.source for t in result.transcripts])
+        from grader.views import bank_topics, render
+
+        topics, written = bank_topics(grader.bank), []
         for t in result.transcripts:
             data = t.to_dict(result.signature)
-            text = dumps(data) if fmt == "json" else transcript_markdown(data)
+            text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else render(
+                "transcript", data, fmt, topics)
             write_atomic(output_dir / f"{names[t.source]}.{fmt}", text)
+            written.append(data)
         summary = result.summary()
         write_atomic(output_dir / "summary.json", dumps(summary))
         write_atomic(output_dir / "summary.md", summary_markdown(summary))
+        if fmt == "html":
+            write_atomic(output_dir / "summary.html", render("summary", summary, "html", topics))
+        elif fmt == "csv":
+            from grader.csvreport import answers_csv
+            from grader.views import answer_rows
+
+            write_atomic(output_dir / "answers.csv", answers_csv(r for d in written
+                                                                 for r in answer_rows("transcript", d, topics)))
         for t in result.transcripts:
             matched = sum(1 for e in t.exchanges if e.question_id)
             score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
@@ -316,6 +356,8 @@ def batch(
         for failure in result.failures:
             console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
         console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
+        _record_history(record, history_db, "batch", [(t.candidate or Path(t.source).stem, r.to_dict())
+                                                      for t in result.transcripts for r in t.reports.values()])
         if result.failures:
             raise typer.Exit(EXIT_FINDINGS)
 
@@ -501,6 +543,8 @@ def practice(
     metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
     = "keywords,rouge,bertscore",
     bank: BankOption = None,
+    record: RecordOption = False,
+    history_db: HistoryDbOption = None,
 ):
     """Practise interactively: a question, your answer (finish with an empty line or Ctrl-D), the report, repeat."""
     with _handled():
@@ -541,7 +585,9 @@ def practice(
                 if not line.strip() and lines:
                     break
                 lines.append(line)
-            print_text(grader.grade(q.id, "\n".join(lines)), console)
+            attempt = grader.grade(q.id, "\n".join(lines))
+            print_text(attempt, console)
+            _record_history(record, history_db, "practice", [(None, attempt.to_dict())], source="practice")
             if q is not pool[-1]:
                 try:
                     again = input("Next question? [Y/n] ").strip().lower()
@@ -549,6 +595,9 @@ def practice(
                     return
                 if again in ("n", "no", "q", "quit"):
                     return
+
+
+import grader.cli_reports  # noqa: E402,F401  (registers review/report/agreement/history)
 
 
 def main() -> None:

@@ -30,6 +30,9 @@ class Config:
     semantic_features: dict[str, float]
     semantic_floor: float
     semantic_ceiling: float
+    lexical_features: dict[str, float]
+    lexical_floor: float
+    lexical_ceiling: float
     bertscore_layer: int
     bertscore_idf: bool
     bertscore_baseline: str
@@ -37,6 +40,9 @@ class Config:
     keyword_list_factor: float
     question_copy_cap: float
     missing_required_cap: float
+    misconception_factor: float
+    off_question_margin: float
+    off_question_cap: float
     path: str = ""
     digest: str = field(default="", compare=False)
     calibration: Any = None  # grader.calibration.Calibration: replaces the semantic weights when set
@@ -102,8 +108,8 @@ def load_config(path: str | Path | None = None) -> Config:
     weights = {k: num(features, k, f"semantic_features.{k}") for k in features}
     if sum(weights.values()) <= 0:
         raise ConfigError("weights must not all be zero", path=path, field="semantic_features")
-    floor = num(data, "semantic_floor", "semantic_floor", 0.0, 1.0)
-    ceiling = num(data, "semantic_ceiling", "semantic_ceiling", 0.0, 1.0)
+    floor = num(data, "semantic_floor", "semantic_floor", -1.0, 1.0)
+    ceiling = num(data, "semantic_ceiling", "semantic_ceiling", -1.0, 1.0)
     if ceiling <= floor:
         raise ConfigError(f"must be above semantic_floor ({floor})", path=path, field="semantic_ceiling")
     bs = data.get("bertscore") or {}
@@ -117,18 +123,38 @@ def load_config(path: str | Path | None = None) -> Config:
                          key=lambda b: -b[1]))
     guards = data.get("guards") or {}
     total = sum(weights.values())
+    lexical = data.get("lexical_fallback")
+    if not isinstance(lexical, dict) or not isinstance(lexical.get("features"), dict) or not lexical["features"]:
+        raise ConfigError("must give features, floor and ceiling for grading without BERTScore", path=path,
+                          field="lexical_fallback")
+    lexical_weights = {}
+    for name in lexical["features"]:
+        if name not in SEMANTIC_FEATURES or name.startswith(("bertscore", "demoted_bertscore")):
+            raise ConfigError(f"{name!r} is not a ROUGE feature", path=path, field="lexical_fallback.features")
+        lexical_weights[name] = num(lexical["features"], name, f"lexical_fallback.features.{name}")
+    lexical_floor = num(lexical, "floor", "lexical_fallback.floor", -1.0, 1.0)
+    lexical_ceiling = num(lexical, "ceiling", "lexical_fallback.ceiling", -1.0, 1.0)
+    if lexical_ceiling <= lexical_floor or sum(lexical_weights.values()) <= 0:
+        raise ConfigError("ceiling must be above floor and weights not all zero", path=path,
+                          field="lexical_fallback")
     return Config(
         keyword_weight=num(data, "keyword_weight", "keyword_weight", 0.0, 1.0),
         semantic_features={k: v / total for k, v in weights.items()},
         semantic_floor=floor,
         semantic_ceiling=ceiling,
+        lexical_features=lexical_weights,
+        lexical_floor=lexical_floor,
+        lexical_ceiling=lexical_ceiling,
         bertscore_layer=layer,
         bertscore_idf=bool(bs.get("idf", True)),
         bertscore_baseline=str(bs.get("baseline", "all-MiniLM-L6-v2.tsv")),
         bands=bands,
         keyword_list_factor=num(guards, "keyword_list_factor", "guards.keyword_list_factor", 0, 1),
         question_copy_cap=num(guards, "question_copy_cap", "guards.question_copy_cap", 0, 100),
-        missing_required_cap=num(guards, "missing_required_cap", "guards.missing_required_cap", 0, 1),
+        missing_required_cap=num(guards, "missing_required_cap", "guards.missing_required_cap", 0, 100),
+        misconception_factor=num(guards, "misconception_factor", "guards.misconception_factor", 0, 10),
+        off_question_margin=num(guards, "off_question_margin", "guards.off_question_margin", 0, 2),
+        off_question_cap=num(guards, "off_question_cap", "guards.off_question_cap", 0, 100),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
     )
@@ -156,16 +182,19 @@ def semantic_feature_values(rouge: RougeResult | None, bert: BertScoreResult | N
 def semantic_score(config: Config, values: dict[str, float]) -> float | None:
     """Weighted mean of the configured features that are present, stretched between floor and ceiling.
 
+    Without BERTScore (``--metrics keywords,rouge``) the lexical fallback features and anchors are used.
+
     With a calibration, its fitted model (on the human scale, divided by the top grade) is used instead.
     """
     if config.calibration is not None:
         return config.calibration.semantic(values) if values else None
-    used = {k: w for k, w in config.semantic_features.items() if k in values}
-    if not used:
-        return None
-    mean = sum(values[k] * w for k, w in used.items()) / sum(used.values())
-    stretched = (mean - config.semantic_floor) / (config.semantic_ceiling - config.semantic_floor)
-    return min(1.0, max(0.0, stretched))
+    for features, floor, ceiling in ((config.semantic_features, config.semantic_floor, config.semantic_ceiling),
+                                     (config.lexical_features, config.lexical_floor, config.lexical_ceiling)):
+        used = {k: w for k, w in features.items() if k in values and w > 0}
+        if used:
+            mean = sum(values[k] * w for k, w in used.items()) / sum(used.values())
+            return min(1.0, max(0.0, (mean - floor) / (ceiling - floor)))
+    return None
 
 
 # --------------------------------------------------------------------------- guards
@@ -201,37 +230,46 @@ class Combined:
 
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
             rouge: RougeResult | None, bert: BertScoreResult | None,
-            demoted: dict[str, float] | None = None) -> Combined:
+            demoted: dict[str, float] | None = None, closer_question: str | None = None) -> Combined:
     """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags."""
     flags: list[str] = []
     semantic = semantic_score(config, semantic_feature_values(rouge, bert, demoted))
     coverage = None
     if keywords is not None:
         coverage = keywords.coverage
-        if any(m.required for m in keywords.missing):
-            capped = min(coverage, config.missing_required_cap)
-            if capped < coverage:
-                flags.append("missing-required")
-            coverage = capped
         # A bare list of terms inflates exactly this metric; one that follows the reference's own wording
         # (telegraphic notes like the reference itself) is not gaming.
-        close_to_reference = rouge is not None and rouge.rougeL.f1 >= 0.8
-        if coverage > 0 and not close_to_reference and looks_like_keyword_list(answer):
-            flags.append("keyword-list")
-            coverage *= config.keyword_list_factor
+    # A bare list of terms is not an answer (recall-based similarity rewards it too); one that follows the
+    # reference's own wording (telegraphic notes like the reference itself) is not gaming.
+    close_to_reference = rouge is not None and rouge.rougeL.f1 >= 0.8
+    keyword_list = bool(answer.strip()) and not close_to_reference and looks_like_keyword_list(answer)
     if coverage is not None and semantic is not None:
         base = config.keyword_weight * coverage + (1 - config.keyword_weight) * semantic
     else:
         base = next((v for v in (coverage, semantic) if v is not None), 0.0)
     score = 100.0 * base
+    if keywords is not None and any(m.required for m in keywords.missing):
+        # The rubric gates the score: an answer that misses an essential point is at best Weak, however
+        # similar it sounds (a VQ-VAE description is close to a VAE one, yet does not explain the ELBO).
+        if score > config.missing_required_cap:
+            flags.append("missing-required")
+            score = config.missing_required_cap
     if keywords is not None and keywords.pitfalls:
-        # A stated misconception costs twice: off the rubric coverage, and as a share of the whole score,
-        # because a mentor marks a confidently wrong answer below a vague but correct one.
+        # A stated misconception costs twice: off the rubric coverage, and a share of the whole score
+        # (misconception_factor x penalty), because a mentor marks a confidently wrong answer below a vague
+        # but correct one.
         flags.append("misconception")
-        score *= max(0.0, 1.0 - sum(p.penalty for p in keywords.pitfalls))
+        score *= max(0.0, 1.0 - config.misconception_factor * sum(p.penalty for p in keywords.pitfalls))
     if not answer.strip():
         flags.append("empty")
         score = 0.0
+    if closer_question is not None and score > config.off_question_cap:
+        # A good answer to a different question is not an answer to this one.
+        flags.append("off-question")
+        score = config.off_question_cap
+    if keyword_list:
+        flags.append("keyword-list")
+        score *= config.keyword_list_factor
     if restates_question(answer, question):
         flags.append("restates-question")
         score = min(score, config.question_copy_cap)

@@ -119,17 +119,37 @@ class Grader:
                       for i, q in enumerate(questions)]
         berts = [None] * len(pairs)
         demoted_berts = [None] * len(pairs)
+        closer: list[tuple[str, float] | None] = [None] * len(pairs)
         if "bertscore" in self.metrics and pairs:
-            berts = self.bert.score_many(answers, references)
+            berts = self.bert.score_many(answers, references, keep=True)
+            closer = self._closer_questions(questions, answers, berts)
+            self.bert.forget([a for a in answers if a not in {r for refs in references for r in refs}])
             if self.config.uses_demoting:
                 demoted_berts = self.bert.score_many(
                     [demote(a, q.question) for a, q in zip(answers, questions)],
                     [[demote(r, q.question) for r in refs] for q, refs in zip(questions, references)])
         signature = self.signature
-        return [self._report(q, a, refs, bert, demoted_bert, signature)
-                for q, a, refs, bert, demoted_bert in zip(questions, answers, references, berts, demoted_berts)]
+        return [self._report(q, a, refs, bert, demoted_bert, other, signature)
+                for q, a, refs, bert, demoted_bert, other in zip(questions, answers, references, berts,
+                                                                 demoted_berts, closer)]
 
-    def _report(self, question: Question, answer: str, references: list[str], bert, demoted_bert,
+    def _closer_questions(self, questions, answers, berts) -> list[tuple[str, float] | None]:
+        """For each answer, another bank question whose reference it matches clearly better (BERTScore F1)."""
+        margin = self.config.off_question_margin
+        others = [q for q in self.bank if q.reference.strip()]
+        if margin <= 0 or len(others) < 2:
+            return [None] * len(answers)
+        flat_answers = [a for a in answers for _ in others]
+        flat_refs = [[o.reference] for _ in answers for o in others]
+        scores = self.bert.score_many(flat_answers, flat_refs, keep=True)
+        out = []
+        for i, (question, bert) in enumerate(zip(questions, berts)):
+            row = scores[i * len(others) : (i + 1) * len(others)]
+            best = max(((s.f1, o.id) for s, o in zip(row, others) if o.id != question.id), default=None)
+            out.append((best[1], best[0]) if best and best[0] > bert.f1 + margin else None)
+        return out
+
+    def _report(self, question: Question, answer: str, references: list[str], bert, demoted_bert, closer,
                 signature: dict) -> QuestionReport:
         keywords = None
         if "keywords" in self.metrics and question.rubric is not None:
@@ -143,8 +163,12 @@ class Grader:
         if rouge is not None and self.config.uses_demoting:
             demoted["demoted_rouge1_recall"] = self.rouge.score(
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
-        combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted)
+        combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted,
+                           closer_question=closer[0] if closer else None)
         feedback = build_feedback(keywords, combined.semantic, combined.flags)
+        if closer and "off-question" in combined.flags:
+            feedback.insert(0, f"This answer fits {closer[0]} ({self.bank.get(closer[0]).question}) better than "
+                               "the question asked: answer the question asked.")
         return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,
                               rouge, bert, combined.semantic, combined.flags, tuple(feedback), signature,
                               {k: round(v, 6) for k, v in demoted.items()})

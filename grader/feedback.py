@@ -7,7 +7,8 @@ FLAG_ADVICE = {
     "empty": "No answer was given: even a partial answer earns credit.",
     "keyword-list": "The answer reads as a list of terms: explain how the ideas connect, in full sentences.",
     "restates-question": "The answer repeats the question: say what the answer is, not what was asked.",
-    "missing-required": "An essential point is missing, so the rubric score is capped until it is mentioned.",
+    "missing-required": "An essential point is missing (see 'Essential' below), so the score is capped below Good.",
+    "misconception": "The answer states a known misconception, which costs a share of the score.",
 }
 
 

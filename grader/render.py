@@ -91,6 +91,7 @@ def transcript_markdown(data: dict) -> str:
         for follow in a.get("follow_ups", []):
             lines.append(f"*Follow-up:* {follow}  ")
         lines += [f"**Score: {_fmt(a['score'])} ({a['band']})**", ""]
+        lines += mentor_markdown(a)
         lines += [f"- {line}" for line in a.get("feedback", [])]
         lines += ["", "> " + (a["answer"].strip().replace("\n", "\n> ") or "(no answer)")]
     if data["unmatched"]:
@@ -114,4 +115,50 @@ def summary_markdown(data: dict) -> str:
     lines += [f"| {qid} | {q['n']} | {_fmt(q['mean'])} | {_fmt(q['min'])} | {_fmt(q['max'])} |"
               for qid, q in data["per_question"].items()]
     lines += ["", f"<sub>{format_signature(data['signature'])}</sub>", ""]
+    return "\n".join(lines)
+
+
+def mentor_markdown(entry: dict) -> list[str]:
+    """The mentor's latest review of one answer (from ``grader review``), beside the automatic score."""
+    reviews = entry.get("reviews") or []
+    if not reviews:
+        return []
+    r = reviews[-1]
+    diff = r["grade"] - entry["score"] if entry.get("score") is not None else None
+    lines = [f"**Mentor's grade: {r['grade']:.1f}** (automatic {_fmt(entry.get('score'))}, difference "
+             f"{'–' if diff is None else f'{diff:+.1f}'}) by {r['reviewer']}, {r['reviewed_at']}"
+             + (f" — {len(reviews) - 1} earlier review(s)" if len(reviews) > 1 else ""), ""]
+    if r["note"]:
+        lines += ["> **Mentor's note:** " + r["note"].strip().replace("\n", "\n> "), ""]
+    return lines
+
+
+def question_markdown(data: dict, topics: tuple[str, ...] = ()) -> str:
+    """A question report from its JSON data model (a saved, possibly reviewed report) as Markdown."""
+    keywords = (data.get("metrics") or {}).get("keywords")
+    rouge = (data.get("metrics") or {}).get("rouge")
+    bert = (data.get("metrics") or {}).get("bertscore")
+    rows = []
+    if keywords:
+        rows.append(("Keyword coverage", f"{keywords['coverage']:.2f}  ({len(keywords['matched'])}/"
+                     f"{len(keywords['matched']) + len(keywords['missing'])} concepts)"))
+    if rouge:
+        f1 = " / ".join(f"{rouge[k]['f1']:.2f}" for k in ("rouge1", "rouge2", "rougeL"))
+        rows.append(("ROUGE-1 / 2 / L  F1", f1))
+    if bert:
+        rows.append(("BERTScore P / R / F1", f"{bert['precision']:.2f} / {bert['recall']:.2f} / {bert['f1']:.2f}"
+                     "  (rescaled)"))
+    if data.get("semantic") is not None:
+        rows.append(("Semantic similarity", f"{data['semantic']:.2f}"))
+    lines = [f"## {data['question_id']}: {data['question']}", ""]
+    if topics:
+        lines += [f"Topics: {', '.join(topics)}", ""]
+    lines += [f"**Score: {data['score']:.1f} / 100 ({data['band']})**", ""] + mentor_markdown(data)
+    lines += ["| Metric | Value |", "| --- | --- |"] + [f"| {name} | {value} |" for name, value in rows]
+    lines += ["", "### Feedback", ""] + [f"- {line}" for line in data.get("feedback", [])]
+    if keywords and keywords["matched"]:
+        lines += ["", "### Evidence", ""] + [f"- **{m['concept']}**: “{m['text']}”" for m in keywords["matched"]]
+    answer = data["answer"].strip()
+    lines += ["", "### Answer", "", "> " + answer.replace("\n", "\n> ") if answer else "> (empty)", "",
+              f"<sub>{format_signature(data['signature'])}</sub>", ""]
     return "\n".join(lines)

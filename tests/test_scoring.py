@@ -15,8 +15,8 @@ CASES = {
                  "parameters drops by orders of magnitude. After training we simply merge the product into the "
                  "weights, W merged = W + BA, so inference runs exactly like the original model with no extra "
                  "compute and no added latency.",
-        partial="LoRA freezes the pretrained weights and trains two small low-rank matrices A and B instead of "
-                "the whole weight matrix, which saves a lot of memory during fine-tuning.",
+        partial="LoRA writes the weight update as the product of two small matrices, B times A, and only "
+                "those are trained. I'm not sure why it doesn't add any inference latency.",
         misconception=("LoRA adds small adapter matrices and it needs them at every forward pass, so LoRA adds "
                        "inference latency compared with the base model. It trains low-rank matrices.",
                        "lora adds latency"),
@@ -68,8 +68,8 @@ CASES = {
                  "which is the expected reconstruction log-likelihood minus the KL divergence between q(z|x) and "
                  "the prior p(z). Maximizing the ELBO approximately maximizes the data likelihood. To backpropagate "
                  "through the sampling step it uses the reparameterization trick, z = mu + sigma times epsilon.",
-        partial="A VAE has an encoder that outputs a mean and a variance for the latent variable and a decoder "
-                "that reconstructs the input from a sample of it.",
+        partial="A VAE is trained by maximizing the ELBO, which has a reconstruction term and a KL divergence "
+                "term. I don't remember how the sampling step is handled.",
         misconception=("A VAE encoder outputs a single deterministic latent vector for each input, and the decoder "
                        "reconstructs it; the ELBO is only the reconstruction error.", None),
         keywords="VAE encoder decoder mu sigma ELBO reconstruction KL divergence reparameterization trick latent",

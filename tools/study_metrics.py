@@ -226,7 +226,9 @@ def macro_r(x, y, groups):
         return float("nan")
     for g in np.unique(groups):
         m = groups == g
-        if np.ptp(y[m]) > 0 and np.ptp(x[m]) > 0:
+        # a per-question constant (e.g. reference length) has no within-question correlation; BERTScore
+        # batching leaves ~1e-7 jitter on such constants, hence the tolerance
+        if np.ptp(y[m]) > 0 and np.ptp(x[m]) > 1e-6:
             rs.append(np.corrcoef(x[m], y[m])[0, 1])
     return float(np.mean(rs)) if rs else float("nan")
 
@@ -655,19 +657,21 @@ def main(argv=None) -> int:
         "simple: BS R idf_ref + ROUGE-1 R + log_len": ["bsR_L6_idf_ref", "r1_R", "log_len"],
         "six metrics": ["bsR_L6_idf_ref", "bsF_L6_idf_ref", "r1_R", "r1_F", "rL_R", "r2_R"],
     })
-    for sname, cols in sets.items():
+    for si, (sname, cols) in enumerate(sets.items()):
         idx = [pool.index(c) for c in cols]
         X = Xall[:, idx]
         P(f"**{sname}**: {', '.join(cols)}")
         P("")
         P("| model | OOF r | OOF rho | OOF r, clipped 0-5 |")
         P("|---|---|---|---|")
-        for mname, model in (("LinearRegression", LinearRegression()),
-                             ("Ridge(alpha=1, standardised)", make_pipeline(StandardScaler(), Ridge(1.0))),
-                             ("Ridge(alpha=10, standardised)", make_pipeline(StandardScaler(), Ridge(10.0))),
-                             ("HistGradientBoosting (reference only)",
-                              HistGradientBoostingRegressor(max_depth=3, max_iter=200, learning_rate=0.05,
-                                                            random_state=0))):
+        models = [("LinearRegression", LinearRegression()),
+                  ("Ridge(alpha=1, standardised)", make_pipeline(StandardScaler(), Ridge(1.0))),
+                  ("Ridge(alpha=10, standardised)", make_pipeline(StandardScaler(), Ridge(10.0)))]
+        if si < 3:  # a non-linear reference point for the first sets only (slow on 2 cores)
+            models.append(("HistGradientBoosting, depth 3 (non-linear reference)",
+                           HistGradientBoostingRegressor(max_depth=3, max_iter=100, learning_rate=0.05,
+                                                         random_state=0)))
+        for mname, model in models:
             p = oof_sklearn(model, X, y, folds)
             P(f"| {mname} | {pear(p, y):.3f} | {spear(p, y):.3f} | {pear(np.clip(p, 0, 5), y):.3f} |")
         if len(cols) > 1:

@@ -219,8 +219,11 @@ class BertScoreMetric:
             return values
         return tuple((v - b) / (1 - b) for v, b in zip(values, self.baseline))
 
-    def score_many(self, answers: list[str], references: list[list[str]]) -> list[BertScoreResult]:
-        """Score each answer against its references (best F1 over references). One encoding pass for all."""
+    def score_many(self, answers: list[str], references: list[list[str]], keep: bool = False) -> list[BertScoreResult]:
+        """Score each answer against its references (best F1 over references). One encoding pass for all.
+
+        Answer encodings are dropped afterwards (memory stays flat over a long batch) unless ``keep``.
+        """
         if len(answers) != len(references):
             raise ValueError(f"{len(answers)} answers but {len(references)} reference lists")
         self._encode([r for refs in references for r in refs] + list(answers))
@@ -233,6 +236,7 @@ class BertScoreMetric:
                     best = prf
             best = best or (0.0, 0.0, 0.0)
             out.append(BertScoreResult(*(round(v, 6) for v in best)))
-        reference_texts = {r for refs in references for r in refs}
-        self.forget([a for a in answers if a not in reference_texts])
+        if not keep:
+            reference_texts = {r for refs in references for r in refs}
+            self.forget([a for a in answers if a not in reference_texts])
         return out
