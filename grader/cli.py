@@ -472,6 +472,7 @@ def calibrate(
     with _handled():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        from grader.bank import load_bank
         from grader.calibration import calibrate_dataset
         from grader.combine import load_config
         from grader.evaluate import read_dataset

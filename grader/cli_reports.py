@@ -51,7 +51,7 @@ def _prompt_grade(label: str) -> float | None:
 @app.command()
 def review(
     report: Annotated[Path, typer.Argument(help="A JSON report from 'grade --format json' or 'batch --format json'.",
-                                           show_default=False)],
+                                           metavar="REPORT.json", show_default=False)],
     question: Annotated[Optional[str], typer.Option("--question", "-q", help="The question id to review (q09).",
                                                     show_default=False)] = None,
     number: Annotated[Optional[int], typer.Option("--number", "-n", help="The answer number in a transcript "
@@ -141,7 +141,8 @@ def review(
 @app.command("report")
 def report_command(
     report: Annotated[Path, typer.Argument(help="A saved JSON report: from grade, batch (a transcript or "
-                                           "summary.json), reviewed or not.", show_default=False)],
+                                           "summary.json), reviewed or not.", metavar="REPORT.json",
+                                           show_default=False)],
     fmt: Annotated[str, typer.Option("--format", "-f", help="html, md, csv or json.")] = "html",
     output: OutputOption = None,
     bank: BankOption = None,
@@ -176,7 +177,7 @@ def report_command(
 @app.command()
 def agreement(
     folder: Annotated[Path, typer.Argument(help="A folder of reviewed JSON reports (searched recursively).",
-                                           show_default=False)],
+                                           metavar="DIR", show_default=False)],
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     output: OutputOption = None,
 ):

@@ -263,8 +263,11 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     if not answer.strip():
         flags.append("empty")
         score = 0.0
-    if closer_question is not None and score > config.off_question_cap:
-        # A good answer to a different question is not an answer to this one.
+    if (closer_question is not None and score > config.off_question_cap and keywords is not None
+            and keywords.coverage < 0.5):
+        # A good answer to a different question is not an answer to this one: it fits another question's
+        # reference clearly better, and this question's rubric does not vouch for it. Without a rubric the
+        # guard stays off (on Mohler, where neighbouring questions share vocabulary, it cost 0.02 Pearson).
         flags.append("off-question")
         score = config.off_question_cap
     if keyword_list:

@@ -202,14 +202,26 @@ def evaluate(rows: list[GradedRow], grader_factory: Callable[[Bank], object], ba
              dataset_sha256: str, exemplars: int = 0, max_score: float | None = None,
              progress: Callable[[int, int], None] | None = None, chunk: int = 64) -> Evaluation:
     """Grade every row (batched, in input order) and keep the reports for the agreement figures."""
-    grader = grader_factory(dataset_bank(rows, bank))
+    # Rows of bank questions are graded exactly as `grader grade` grades them (the bank, its idf, its
+    # rubrics); the other questions form a bank of their own, graded from their references.
+    in_bank = [bank is not None and r.id in bank for r in rows]
+    graders = {True: grader_factory(bank) if any(in_bank) else None,
+               False: grader_factory(dataset_bank([r for r, b in zip(rows, in_bank) if not b], None))
+               if not all(in_bank) else None}
     extras = select_exemplars(rows, exemplars)
-    reports = []
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        reports += grader.grade_many([(r.id, r.answer) for r in part], extras[start : start + chunk])
-        if progress:
-            progress(min(start + chunk, len(rows)), len(rows))
+    reports: list = [None] * len(rows)
+    done = 0
+    for kind in (True, False):
+        index = [i for i, b in enumerate(in_bank) if b is kind]
+        for start in range(0, len(index), chunk):
+            part = index[start : start + chunk]
+            graded = graders[kind].grade_many([(rows[i].id, rows[i].answer) for i in part],
+                                              [extras[i] for i in part])
+            for i, report in zip(part, graded):
+                reports[i] = report
+            done += len(part)
+            if progress:
+                progress(done, len(rows))
     humans = [r.human for r in rows]
     top = max_score if max_score is not None else infer_max_score(humans)
     return Evaluation(rows, reports, top, scale_step(humans), dataset_sha256)

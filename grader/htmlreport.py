@@ -380,7 +380,8 @@ def transcript_html(data: dict, topics: dict) -> str:
               _card("Metric breakdown (mean over answers)",
                     _metric_chart(mean_metric_bars(graded), "Metric breakdown")),
               _card("Coverage by topic", bar_chart(_topic_bars(topic_coverage(row_topic_scores(graded), topics)),
-                                                   title="Coverage by topic"), TOPIC_LEGEND, wide=True)]
+                                                   title="Coverage by topic", label_chars=36), TOPIC_LEGEND,
+                    wide=True)]
     table = ["<div class=\"table-wrap\"><table><thead><tr><th class=\"num\">#</th><th>Question</th><th>Asked</th>"
              "<th class=\"num opt\">Match</th><th class=\"num\">Score</th><th class=\"opt\">Band</th>"
              "<th class=\"num\">Mentor</th><th class=\"num\">Diff.</th></tr></thead><tbody>"]
@@ -429,7 +430,7 @@ def summary_html(data: dict, topics: dict) -> str:
                     "<p class=\"legend\">Bar: mean over the cohort; whisker: lowest to highest answer.</p>"),
               _card("Coverage by topic (cohort)",
                     bar_chart(_topic_bars(topic_coverage(summary_topic_scores(data), topics)),
-                              title="Coverage by topic"),
+                              title="Coverage by topic", label_chars=36),
                     TOPIC_LEGEND, wide=True)]
     cand_table = ["<div class=\"table-wrap\"><table><thead><tr><th>Candidate</th><th>Source</th>"
                   "<th class=\"num\">Overall</th><th class=\"num\">Answers</th><th class=\"num\">Unmatched turns</th>"

@@ -220,7 +220,7 @@ class BertScoreMetric:
         return tuple((v - b) / (1 - b) for v, b in zip(values, self.baseline))
 
     def score_many(self, answers: list[str], references: list[list[str]], keep: bool = False) -> list[BertScoreResult]:
-        """Score each answer against its references (best F1 over references). One encoding pass for all.
+        """Score each answer against its references (best of each measure). One encoding pass for all.
 
         Answer encodings are dropped afterwards (memory stays flat over a long batch) unless ``keep``.
         """
@@ -229,12 +229,10 @@ class BertScoreMetric:
         self._encode([r for refs in references for r in refs] + list(answers))
         out = []
         for answer, refs in zip(answers, references):
-            best = None
-            for ref in refs:
-                prf = self._rescale(self._pair(self._cache[answer], self._cache[ref]))
-                if best is None or prf[2] > best[2]:
-                    best = prf
-            best = best or (0.0, 0.0, 0.0)
+            # Several accepted answers: each measure takes its best reference (the answer covers *an*
+            # accepted answer; recall should not be judged against the one chosen for F1).
+            scores = [self._rescale(self._pair(self._cache[answer], self._cache[ref])) for ref in refs]
+            best = tuple(max(s[k] for s in scores) for k in range(3)) if scores else (0.0, 0.0, 0.0)
             out.append(BertScoreResult(*(round(v, 6) for v in best)))
         if not keep:
             reference_texts = {r for refs in references for r in refs}

@@ -12,7 +12,7 @@ from grader.text import stem, words
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 SIGNATURE = {"types": list(ROUGE_TYPES), "stemmer": "porter", "tokenizer": "formula-aware",
-             "multi_reference": "max-f1"}
+             "multi_reference": "max-per-measure"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class FormulaAwareTokenizer:
 
 
 class RougeMetric:
-    """Best-over-references ROUGE F1 (with its precision and recall), one scorer for all pairs."""
+    """ROUGE-1/2/L against one or more references (best of each measure), one scorer for all pairs."""
 
     name = "rouge"
 
@@ -49,14 +49,10 @@ class RougeMetric:
     signature = property(lambda self: SIGNATURE)
 
     def score(self, answer: str, references: list[str]) -> RougeResult:
-        best: dict[str, PRF] = {}
-        for reference in references:
+        best = {kind: [0.0, 0.0, 0.0] for kind in ROUGE_TYPES}
+        for reference in references:  # several accepted answers: each measure takes its best reference
             scores = self._scorer.score(reference, answer)
             for kind in ROUGE_TYPES:
                 s = scores[kind]
-                prf = PRF(round(s.precision, 6), round(s.recall, 6), round(s.fmeasure, 6))
-                if kind not in best or prf.f1 > best[kind].f1:
-                    best[kind] = prf
-        if not best:
-            best = {kind: PRF(0.0, 0.0, 0.0) for kind in ROUGE_TYPES}
-        return RougeResult(**best)
+                best[kind] = [max(a, b) for a, b in zip(best[kind], (s.precision, s.recall, s.fmeasure))]
+        return RougeResult(**{kind: PRF(*(round(v, 6) for v in values)) for kind, values in best.items()})
