@@ -151,7 +151,7 @@ def calibrate_dataset(rows, digest: str, name: str, bank, config, features, alph
     """Grade a human-graded data set, fit the calibration, and return (its JSON text, cross-validated agreement)."""
     import dataclasses
 
-    from grader.combine import DEMOTED_FEATURES, semantic_feature_values
+    from grader.combine import semantic_feature_values
     from grader.engine import Grader
     from grader.errors import InputError
     from grader.evaluate import agreement, evaluate, infer_max_score, scale_step
@@ -162,8 +162,7 @@ def calibrate_dataset(rows, digest: str, name: str, bank, config, features, alph
         raise InputError(f"unknown feature(s) {', '.join(unknown) or '(none)'}; choose from "
                          f"{', '.join(SEMANTIC_FEATURES)}", field="--features")
     # Compute every feature, demoted ones included, whatever the weights file combines.
-    config = dataclasses.replace(config, calibration=None, semantic_features={
-        **config.semantic_features, **{f: 0.0 for f in DEMOTED_FEATURES}})
+    config = dataclasses.replace(config, calibration=None, compute_features=SEMANTIC_FEATURES)
     result = evaluate(rows, lambda b: Grader(b, metrics="rouge,bertscore", config=config), bank, digest,
                       progress=progress)
     values = [semantic_feature_values(r.rouge, r.bertscore, r.demoted) for r in result.reports]

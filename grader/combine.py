@@ -46,6 +46,7 @@ class Config:
     path: str = ""
     digest: str = field(default="", compare=False)
     calibration: Any = None  # grader.calibration.Calibration: replaces the semantic weights when set
+    compute_features: tuple[str, ...] = ()  # computed even when unweighted (calibration needs them all)
 
     def band(self, score: float) -> str:
         for name, threshold in self.bands:
@@ -53,10 +54,13 @@ class Config:
                 return name
         return self.bands[-1][0]
 
-    @property
-    def uses_demoting(self) -> bool:
-        names = self.calibration.features if self.calibration is not None else self.semantic_features
-        return any(name in DEMOTED_FEATURES for name in names)
+    def uses_feature(self, name: str) -> bool:
+        """Whether ``name`` counts in the score (costly optional features are computed only then)."""
+        if name in self.compute_features:
+            return True
+        if self.calibration is not None:
+            return name in self.calibration.features
+        return self.semantic_features.get(name, 0) > 0 or self.lexical_features.get(name, 0) > 0
 
     @property
     def signature(self) -> dict:

@@ -62,6 +62,8 @@ class Grader:
             self._bert = BertScoreMetric(
                 layer=self.config.bertscore_layer, idf=self.config.bertscore_idf,
                 idf_sentences=[q.reference for q in self.bank], baseline=self.config.bertscore_baseline)
+            # Every reference (own-question and off-question checks use them all), from the disk cache.
+            self._bert.warm([r for q in self.bank for r in self.references(q)])
         return self._bert
 
     @property
@@ -118,20 +120,15 @@ class Grader:
         references = [self.references(q) + list(extra_references[i] if extra_references else ())
                       for i, q in enumerate(questions)]
         berts = [None] * len(pairs)
-        demoted_berts = [None] * len(pairs)
         closer: list[tuple[str, float] | None] = [None] * len(pairs)
         if "bertscore" in self.metrics and pairs:
-            berts = self.bert.score_many(answers, references, keep=True)
+            berts = self.bert.score_many(answers, references, keep=True,
+                                         questions=[q.question for q in questions])
             closer = self._closer_questions(questions, answers, berts)
             self.bert.forget([a for a in answers if a not in {r for refs in references for r in refs}])
-            if self.config.uses_demoting:
-                demoted_berts = self.bert.score_many(
-                    [demote(a, q.question) for a, q in zip(answers, questions)],
-                    [[demote(r, q.question) for r in refs] for q, refs in zip(questions, references)])
         signature = self.signature
-        return [self._report(q, a, refs, bert, demoted_bert, other, signature)
-                for q, a, refs, bert, demoted_bert, other in zip(questions, answers, references, berts,
-                                                                 demoted_berts, closer)]
+        return [self._report(q, a, refs, bert, other, signature)
+                for q, a, refs, bert, other in zip(questions, answers, references, berts, closer)]
 
     def _closer_questions(self, questions, answers, berts) -> list[tuple[str, float] | None]:
         """For each answer, another bank question whose reference it matches clearly better (BERTScore F1)."""
@@ -149,7 +146,7 @@ class Grader:
             out.append((best[1], best[0]) if best and best[0] > bert.f1 + margin else None)
         return out
 
-    def _report(self, question: Question, answer: str, references: list[str], bert, demoted_bert, closer,
+    def _report(self, question: Question, answer: str, references: list[str], bert, closer,
                 signature: dict) -> QuestionReport:
         keywords = None
         if "keywords" in self.metrics and question.rubric is not None:
@@ -158,9 +155,9 @@ class Grader:
             keywords = score_keywords(question.rubric, answer)
         rouge = self.rouge.score(answer, references) if "rouge" in self.metrics else None
         demoted: dict[str, float] = {}
-        if demoted_bert is not None:
-            demoted["demoted_bertscore_recall"] = demoted_bert.recall
-        if rouge is not None and self.config.uses_demoting:
+        if bert is not None and bert.demoted_recall is not None:
+            demoted["demoted_bertscore_recall"] = bert.demoted_recall
+        if rouge is not None and self.config.uses_feature("demoted_rouge1_recall"):
             demoted["demoted_rouge1_recall"] = self.rouge.score(
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
         combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted,

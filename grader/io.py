@@ -1,6 +1,7 @@
 """Reading user files and writing reports safely (atomic writes, clear errors)."""
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -42,13 +43,60 @@ def read_text_file(path: str | Path, limit: int = MAX_ANSWER_BYTES) -> str:
     except PermissionError:
         raise InputError("permission denied", path=path) from None
     except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", path=path) from None
+        raise InputError(f"cannot read file: {_reason(exc, path)}", path=path) from None
     return decode_text(raw, path)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename: a reader never sees half a report."""
+def _blocking_file(path: Path) -> Path | None:
+    """The nearest ancestor of ``path`` that exists as something other than a folder, if any."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def _reason(exc: OSError, path: Path) -> str:
+    blocker = _blocking_file(path)
+    if blocker is not None:
+        return f"{blocker} is a file, not a folder"
+    if exc.errno == errno.ENOSPC:
+        return "no space left on the device (disk full); the earlier file, if any, is unchanged"
+    return exc.strerror or str(exc)
+
+
+def check_writable(path: str | Path, *, folder: bool = False) -> None:
+    """Refuse an output path before the work rather than after it: grading a cohort only to find that the
+    report cannot be written loses that work. Creates nothing (a probe file is removed at once)."""
     path = Path(path)
+    target = path if folder else path.parent
+    if not folder and path.is_dir():
+        raise OutputError("is a directory, expected a file path", path=path)
+    if target.exists() and not target.is_dir():
+        raise OutputError("is a file, expected a folder", path=target)
+    blocker = _blocking_file(target)
+    if blocker is not None:
+        raise OutputError(f"cannot write: {blocker} is a file, not a folder", path=path)
+    existing = next((p for p in (target, *target.parents) if p.exists()), None)
+    try:
+        if existing == target:
+            fd, probe = tempfile.mkstemp(prefix=".grader-probe.", dir=target)
+            os.close(fd)
+            os.unlink(probe)
+        elif existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "Permission denied")
+    except OSError as exc:
+        raise OutputError(f"cannot write: {_reason(exc, path)}", path=path) from None
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: a reader never sees half a report, an earlier
+    report survives a failed write (disk full, interrupted), and no temporary file is left behind."""
+    path = Path(path)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise OutputError(f"cannot write: the text holds a character that is not valid Unicode (a lone "
+                          f"surrogate at character {exc.start})", path=path) from None
     try:
         if path.is_dir():
             raise OutputError("is a directory, expected a file path", path=path)
@@ -57,16 +105,18 @@ def write_atomic(path: str | Path, text: str) -> None:
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+        raise OutputError(f"cannot write: {_reason(exc, path)}", path=path) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # disk full, Ctrl-C: the temporary file goes, the earlier report stays
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {_reason(exc, path)}", path=path) from None
+        raise

@@ -8,6 +8,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests never touch the user's cache of reference encodings.
+os.environ["GRADER_CACHE_DIR"] = __import__("tempfile").mkdtemp(prefix="grader-test-cache-")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seed" / "genai-interview-20-questions.txt"

@@ -124,3 +124,60 @@ def test_model_is_loaded_once_per_process(bank):
     second = Grader(bank)
     second.grade_many([("q02", "GANs and VAEs"), ("q03", "A generator and a discriminator.")])
     assert bertscore.MODEL_LOADS == loads >= 1
+
+
+REFS = ["The generator maps noise to samples; the discriminator tells real from fake.",
+        "Top-p keeps the smallest set of tokens whose cumulative probability reaches p."]
+
+
+def _metric(layer):
+    from grader.metrics.bertscore import BertScoreMetric
+
+    return BertScoreMetric(layer=layer, idf=True, idf_sentences=REFS)
+
+
+def test_cache_hit_skips_reference_encoding(bert, tmp_path, monkeypatch):
+    from grader.metrics import bertscore
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
+    first = _metric(bert.layer)
+    assert first.warm(REFS) is False  # miss: encoded and stored
+    before = bertscore.TEXTS_ENCODED
+    second = _metric(bert.layer)
+    assert second.warm(REFS) is True
+    assert bertscore.TEXTS_ENCODED == before  # nothing run through the model
+    answer = ["A generator and a discriminator compete."]
+    from_cache = second.score_many(answer, [[REFS[0]]])
+    assert bertscore.TEXTS_ENCODED == before + 1  # only the answer
+    assert from_cache == first.score_many(answer, [[REFS[0]]])  # cached encodings score identically
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncate", "flip"])
+def test_corrupt_cache_is_rebuilt_not_trusted(bert, tmp_path, monkeypatch, damage):
+    from grader.metrics import bertscore
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
+    _metric(bert.layer).warm(REFS)
+    (path,) = tmp_path.glob("refs-*.npz")
+    raw = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"not a cache file")
+    elif damage == "truncate":
+        path.write_bytes(raw[: len(raw) // 2])
+    else:  # same size, one byte of an array changed: only the checksum can tell
+        middle = len(raw) // 2
+        path.write_bytes(raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1 :])
+    before = bertscore.TEXTS_ENCODED
+    rebuilt = _metric(bert.layer)
+    assert rebuilt.warm(REFS) is False
+    assert bertscore.TEXTS_ENCODED == before + len(REFS)
+    assert _metric(bert.layer).warm(REFS) is True  # the rebuilt file is good again
+
+
+def test_unwritable_cache_does_not_stop_grading(bert, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(blocker / "cache"))
+    metric = _metric(bert.layer)
+    assert metric.warm(REFS) is False
+    assert metric.score_many(["noise to samples"], [[REFS[0]]])[0].recall > 0

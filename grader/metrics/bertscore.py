@@ -27,6 +27,8 @@ STRIDE = 255
 
 #: How many times a model was loaded in this process (tests prove a batch loads it once).
 MODEL_LOADS = 0
+#: How many texts were run through the model in this process (tests prove a cache hit skips references).
+TEXTS_ENCODED = 0
 _MODELS: dict[tuple[str, int], tuple[object, object]] = {}  # (model dir, layer) -> (tokenizer, model)
 
 
@@ -40,14 +42,17 @@ def _load_model(layer: int):
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
-        from bert_score.utils import get_model, get_tokenizer
         from transformers.utils import logging as hf_logging
+
+        from grader._lazy import bert_score_utils
+
+        utils = bert_score_utils()
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-        tokenizer = get_tokenizer(path, use_fast=False)
-        model = get_model(path, layer, all_layers=False)
+        tokenizer = utils.get_tokenizer(path, use_fast=False)
+        model = utils.get_model(path, layer, all_layers=False)
         model.eval()
         MODEL_LOADS += 1
         _MODELS[key] = (tokenizer, model)
@@ -84,6 +89,9 @@ class BertScoreResult:
     precision: float
     recall: float
     f1: float
+    #: Recall with the reference's question word pieces weighted 0 ("question demoting" without re-encoding):
+    #: what the answer covers beyond repeating the question. None when no question was given.
+    demoted_recall: float | None = None
 
 
 @dataclass
@@ -91,6 +99,7 @@ class _Encoded:
     embeddings: "object"  # torch.Tensor [tokens, dim], unit length rows
     weights: "object"  # torch.Tensor [tokens], idf weights (0 for [CLS]/[SEP])
     empty: bool
+    ids: tuple[int, ...] = ()  # word-piece ids, [CLS] and [SEP] included
 
 
 class BertScoreMetric:
@@ -130,9 +139,9 @@ class BertScoreMetric:
             return
         self._tokenizer, self._model = _load_model(self.layer)
         if self.idf:
-            from bert_score.utils import get_idf_dict
+            from grader._lazy import bert_score_utils
 
-            self._idf_dict = get_idf_dict(self._idf_sentences, self._tokenizer, nthreads=0)
+            self._idf_dict = bert_score_utils().get_idf_dict(self._idf_sentences, self._tokenizer, nthreads=0)
 
     def _weight(self, token_id: int) -> float:
         if token_id in (self._tokenizer.cls_token_id, self._tokenizer.sep_token_id):
@@ -145,10 +154,12 @@ class BertScoreMetric:
         """Encode the texts not yet cached, windows of all texts batched together, longest first."""
         import torch
 
+        global TEXTS_ENCODED
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if not todo:
             return
         self._load()
+        TEXTS_ENCODED += len(todo)
         tok = self._tokenizer
         windows: list[tuple[int, int, list[int]]] = []  # (text index, window start, ids with specials)
         token_ids: list[list[int]] = []
@@ -195,7 +206,41 @@ class BertScoreMetric:
             emb = emb / emb.norm(dim=-1, keepdim=True)
             full_ids = [tok.cls_token_id, *ids, tok.sep_token_id]
             weights = torch.tensor([self._weight(t) for t in full_ids], dtype=emb.dtype)
-            self._cache[text] = _Encoded(emb, weights, empty=not ids)
+            self._cache[text] = _Encoded(emb, weights, empty=not ids, ids=tuple(full_ids))
+
+    def warm(self, references: list[str]) -> bool:
+        """Have the references' encodings ready: from the disk cache when it holds them, else encode and store.
+
+        Returns True on a cache hit.
+        """
+        import numpy as np
+        import torch
+
+        from grader import __version__, cache
+
+        texts = list(dict.fromkeys(r for r in references if r not in self._cache))
+        if not texts:
+            return True
+        key = cache.cache_key(MODEL_NAME, self.layer, self.idf, sorted(self._idf_sentences), texts,
+                              __version__, WINDOW, STRIDE)
+        stored = cache.load(key)
+        if stored is not None and len(stored["offsets"]) == len(texts) + 1:
+            offsets = stored["offsets"]
+            for i, text in enumerate(texts):
+                lo, hi = int(offsets[i]), int(offsets[i + 1])
+                self._cache[text] = _Encoded(torch.from_numpy(stored["emb"][lo:hi].copy()),
+                                             torch.from_numpy(stored["weights"][lo:hi].copy()),
+                                             bool(stored["empty"][i]), tuple(int(x) for x in stored["ids"][lo:hi]))
+            return True
+        self._encode(texts)
+        encoded = [self._cache[t] for t in texts]
+        offsets = np.cumsum([0] + [len(e.ids) for e in encoded])
+        cache.save(key, {
+            "emb": np.concatenate([e.embeddings.numpy() for e in encoded]).astype(np.float32),
+            "weights": np.concatenate([e.weights.numpy() for e in encoded]).astype(np.float32),
+            "ids": np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encoded]),
+            "empty": np.asarray([e.empty for e in encoded]), "offsets": offsets.astype(np.int64)})
+        return False
 
     def forget(self, texts: list[str]) -> None:
         """Drop answer encodings after scoring so memory stays flat over a long batch."""
@@ -204,35 +249,64 @@ class BertScoreMetric:
 
     # ------------------------------------------------------------------ scoring
 
-    def _pair(self, cand: _Encoded, ref: _Encoded) -> tuple[float, float, float]:
+    def _pair(self, cand: _Encoded, ref: _Encoded, demote: frozenset[int] | None = None) -> tuple[float, ...]:
+        """P, R, F1 (and, with ``demote``, recall with those reference word pieces weighted 0)."""
         if cand.empty or ref.empty:
-            p = r = 0.0
-        else:
-            sim = cand.embeddings @ ref.embeddings.T
-            p = float((sim.max(dim=1).values * cand.weights).sum() / cand.weights.sum().clamp_min(1e-12))
-            r = float((sim.max(dim=0).values * ref.weights).sum() / ref.weights.sum().clamp_min(1e-12))
+            return (0.0, 0.0, 0.0) if demote is None else (0.0, 0.0, 0.0, 0.0)
+        sim = cand.embeddings @ ref.embeddings.T
+        best_for_ref = sim.max(dim=0).values
+        p = float((sim.max(dim=1).values * cand.weights).sum() / cand.weights.sum().clamp_min(1e-12))
+        r = float((best_for_ref * ref.weights).sum() / ref.weights.sum().clamp_min(1e-12))
         f = 2 * p * r / (p + r) if p + r > 0 else 0.0
-        return p, r, f
+        if demote is None:
+            return p, r, f
+        import torch
 
-    def _rescale(self, values: tuple[float, float, float]) -> tuple[float, float, float]:
+        keep = torch.tensor([i not in demote for i in ref.ids], dtype=ref.weights.dtype)
+        weights = ref.weights * keep
+        total = float(weights.sum())
+        dr = float((best_for_ref * weights).sum() / total) if total > 0 else r
+        return p, r, f, dr
+
+    def question_pieces(self, question: str) -> frozenset[int]:
+        """Word-piece ids of a question's content words: weighted 0 in the demoted recall."""
+        from grader.text import STOPWORDS, words
+
+        self._load()
+        content = " ".join(w for w in words(question) if w not in STOPWORDS)
+        return frozenset(self._tokenizer.encode(content, add_special_tokens=False)) if content else frozenset()
+
+    def _rescale(self, values: tuple[float, ...]) -> tuple[float, ...]:
+        """(x - b) / (1 - b) per measure; a demoted recall is rescaled with the recall baseline."""
         if not self.baseline:
             return values
-        return tuple((v - b) / (1 - b) for v, b in zip(values, self.baseline))
+        baseline = (*self.baseline, self.baseline[1])
+        return tuple((v - b) / (1 - b) for v, b in zip(values, baseline))
 
-    def score_many(self, answers: list[str], references: list[list[str]], keep: bool = False) -> list[BertScoreResult]:
+    def score_many(self, answers: list[str], references: list[list[str]], keep: bool = False,
+                   questions: list[str] | None = None) -> list[BertScoreResult]:
         """Score each answer against its references (best of each measure). One encoding pass for all.
 
-        Answer encodings are dropped afterwards (memory stays flat over a long batch) unless ``keep``.
+        With ``questions`` (one per answer) the demoted recall is computed too. Answer encodings are dropped
+        afterwards (memory stays flat over a long batch) unless ``keep``.
         """
-        if len(answers) != len(references):
-            raise ValueError(f"{len(answers)} answers but {len(references)} reference lists")
+        if len(answers) != len(references) or (questions is not None and len(questions) != len(answers)):
+            raise ValueError(f"{len(answers)} answers but {len(references)} reference lists"
+                             + (f" and {len(questions)} questions" if questions is not None else ""))
         self._encode([r for refs in references for r in refs] + list(answers))
+        pieces: dict[str, frozenset[int]] = {}
         out = []
-        for answer, refs in zip(answers, references):
+        for i, (answer, refs) in enumerate(zip(answers, references)):
+            demote = None
+            if questions is not None:
+                if questions[i] not in pieces:
+                    pieces[questions[i]] = self.question_pieces(questions[i])
+                demote = pieces[questions[i]]
             # Several accepted answers: each measure takes its best reference (the answer covers *an*
             # accepted answer; recall should not be judged against the one chosen for F1).
-            scores = [self._rescale(self._pair(self._cache[answer], self._cache[ref])) for ref in refs]
-            best = tuple(max(s[k] for s in scores) for k in range(3)) if scores else (0.0, 0.0, 0.0)
+            scores = [self._rescale(self._pair(self._cache[answer], self._cache[ref], demote)) for ref in refs]
+            width = 3 if demote is None else 4
+            best = [max(s[k] for s in scores) for k in range(width)] if scores else [0.0] * width
             out.append(BertScoreResult(*(round(v, 6) for v in best)))
         if not keep:
             reference_texts = {r for refs in references for r in refs}
