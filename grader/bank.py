@@ -175,6 +175,10 @@ def _read_yaml(path: Path, findings: list[Finding]) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, yaml.constructor.ConstructorError):  # safe_load met a tag such as !!python/object
+            problem = f"YAML tags are not allowed in a bank (plain YAML only): {problem}"
+            findings.append(Finding("error", where, problem))
+            return None
         findings.append(Finding("error", where, f"malformed YAML: {problem}"))
         return None
 
@@ -364,7 +368,9 @@ def inspect_bank(bank_dir: str | Path | None = None) -> tuple[Bank | None, list[
         findings.append(Finding("error", str(ref_dir), "no question files (*.yaml) found"))
     for path in ref_files:
         hashes[f"references/{path.name}"] = _hash_file(path)
-        q = _parse_question(path, _read_yaml(path, findings), findings)
+        unread = len(findings)
+        data = _read_yaml(path, findings)
+        q = _parse_question(path, data, findings) if len(findings) == unread else None  # one error per file
         if q is None:
             broken.add(path.stem)
             continue
@@ -376,7 +382,9 @@ def inspect_bank(bank_dir: str | Path | None = None) -> tuple[Bank | None, list[
     rubrics: dict[str, Rubric] = {}
     for path in sorted(p for p in rub_dir.glob("*") if p.suffix in (".yaml", ".yml")) if rub_dir.is_dir() else []:
         hashes[f"rubrics/{path.name}"] = _hash_file(path)
-        r = _parse_rubric(path, _read_yaml(path, findings), findings)
+        unread = len(findings)
+        data = _read_yaml(path, findings)
+        r = _parse_rubric(path, data, findings) if len(findings) == unread else None
         if r is None:
             continue
         if r.question_id in broken:

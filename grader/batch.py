@@ -1,7 +1,10 @@
 """Batch grading of mock-interview transcripts: parse, match, grade in one pass, summarise a cohort.
 
-Every answer of every transcript is graded by one ``Grader`` (one model load), in chunks so a progress bar
-can follow. A transcript that fails to parse is reported with its file and line; the others are still graded.
+Every answer of every transcript is graded by one ``Grader`` (one model load), a few whole transcripts at a
+time, and each transcript is handed back as soon as its answers are graded so its report can be written at once:
+an interruption loses at most the chunk in progress. A transcript that fails to parse is reported with its file
+and line; the others are still graded. A transcript whose saved report is complete and current (same input, same
+signature) need not be graded again (``grader batch --resume``).
 """
 from __future__ import annotations
 
@@ -34,6 +37,9 @@ def expand_inputs(paths: Iterable[str]) -> tuple[list[Path], list[GraderError]]:
                 files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
                                and not p.name.startswith(".") and p.name.lower() not in ("readme.md",)
                                and not p.name.lower().startswith(("expected", "answer-")))
+                if not files:
+                    errors.append(InputError(f"no transcript files ({' '.join(TRANSCRIPT_SUFFIXES)}) in this "
+                                             "folder", path=path))
                 found.extend(files)
             elif path.exists():
                 found.append(path)
@@ -52,13 +58,25 @@ class TranscriptResult:
     unmatched: list[dict]
     reports: dict[int, QuestionReport] = field(default_factory=dict)  # exchange index -> report
     input_sha256: str = ""
+    saved: dict | None = None  # the report of an earlier run, complete and current: not graded again
 
     @property
     def overall_score(self) -> float | None:
+        if self.saved is not None:
+            return self.saved.get("overall_score")
         scores = [r.score for r in self.reports.values()]
         return round(mean(scores), 2) if scores else None
 
+    @property
+    def pending(self) -> list[tuple[int, object]]:
+        """(exchange index, exchange) of the answers still to grade."""
+        if self.saved is not None:
+            return []
+        return [(i, ex) for i, ex in enumerate(self.exchanges) if ex.question_id and i not in self.reports]
+
     def to_dict(self, signature: dict) -> dict:
+        if self.saved is not None:
+            return self.saved
         answers = []
         for index, ex in enumerate(self.exchanges):
             entry = {"question_id": ex.question_id, "asked": ex.asked, "line": ex.line,
@@ -89,10 +107,13 @@ class BatchResult:
         per_question: dict[str, list[float]] = {}
         per_candidate = []
         for t in self.transcripts:
-            for index, report in t.reports.items():
-                per_question.setdefault(report.question_id, []).append(report.score)
-            per_candidate.append({"candidate": t.candidate, "source": t.source, "overall_score": t.overall_score,
-                                  "answers_graded": len(t.reports), "unmatched_turns": len(t.unmatched)})
+            data = t.to_dict(self.signature)
+            graded = [a for a in data["answers"] if a.get("question_id") and a.get("score") is not None]
+            for answer in graded:
+                per_question.setdefault(answer["question_id"], []).append(answer["score"])
+            per_candidate.append({"candidate": data["candidate"], "source": data["source"],
+                                  "overall_score": data["overall_score"], "answers_graded": len(graded),
+                                  "unmatched_turns": len(data["unmatched"])})
         questions = {qid: {"n": len(v), "mean": round(mean(v), 2), "min": min(v), "max": max(v)}
                      for qid, v in sorted(per_question.items())}
         return {"schema_version": REPORT_SCHEMA_VERSION, "transcripts": len(self.transcripts),
@@ -103,9 +124,43 @@ class BatchResult:
 def run_batch(paths: Iterable[str], grader, input_format: str | None = None, candidate: str | None = None,
               progress: Callable[[str, int, int], None] | None = None) -> BatchResult:
     """Parse and grade every transcript; ``progress(stage, done, total)`` is called as work proceeds."""
+    files, failures = expand_inputs(paths)
+    return grade_files(files, grader, failures=failures, input_format=input_format, candidate=candidate,
+                       progress=progress)
+
+
+def is_current(saved: dict, transcript: TranscriptResult, signature: dict) -> bool:
+    """Whether a saved transcript report still stands: same input bytes, same signature (grader, metrics,
+    weights, bank, libraries), and the same parse (source, candidate, format, questions and answers)."""
+    import json
+
+    try:
+        same_answers = [(a.get("question_id"), a.get("answer")) for a in saved["answers"]] == [
+            (ex.question_id, ex.answer) for ex in transcript.exchanges]
+        return (same_answers and saved.get("input_sha256") == transcript.input_sha256
+                and saved.get("source") == transcript.source and saved.get("candidate") == transcript.candidate
+                and saved.get("format") == transcript.format
+                and saved.get("signature") == json.loads(json.dumps(signature))
+                and all(a.get("score") is not None for a in saved["answers"] if a.get("question_id")))
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None = None,
+                input_format: str | None = None, candidate: str | None = None,
+                progress: Callable[[str, int, int], None] | None = None,
+                saved: Callable[[TranscriptResult], dict | None] | None = None,
+                on_graded: Callable[[TranscriptResult], None] | None = None) -> BatchResult:
+    """Parse every file, then grade transcript by transcript (a few whole transcripts per ``grade_many``).
+
+    ``saved(transcript)`` may return the report of an earlier run; when it :func:`is_current`, the transcript
+    is not graded again. ``on_graded(transcript)`` is called as soon as a transcript is fully graded (or taken
+    from its saved report), in input order, so the caller can write its report before the next chunk.
+    ``failures`` is appended to as files fail, so a caller still holds them if the batch is interrupted.
+    """
     from grader.transcripts import read_transcript
 
-    files, failures = expand_inputs(paths)
+    failures = failures if failures is not None else []
     matcher = QuestionMatcher(grader.bank)
     results: list[TranscriptResult] = []
     for n, path in enumerate(files, 1):
@@ -123,12 +178,28 @@ def run_batch(paths: Iterable[str], grader, input_format: str | None = None, can
                                         input_sha256=digest))
         if progress:
             progress("parse", n, len(files))
-    jobs = [(t, i, ex) for t in results for i, ex in enumerate(t.exchanges) if ex.question_id]
-    for start in range(0, len(jobs), CHUNK):
-        chunk = jobs[start : start + CHUNK]
-        reports = grader.grade_many([(ex.question_id, ex.answer) for _, _, ex in chunk])
-        for (t, i, _), report in zip(chunk, reports):
-            t.reports[i] = report
-        if progress:
-            progress("grade", min(start + CHUNK, len(jobs)), len(jobs))
-    return BatchResult(results, failures, grader.signature)
+    signature = grader.signature
+    if saved is not None:
+        for t in results:
+            previous = saved(t)
+            if previous is not None and is_current(previous, t, signature):
+                t.saved = previous
+    total = sum(len(t.pending) for t in results)
+    done = 0
+    queue = list(results)
+    while queue:
+        chunk = [queue.pop(0)]
+        while queue and sum(len(t.pending) for t in chunk) < CHUNK:
+            chunk.append(queue.pop(0))
+        jobs = [(t, i, ex) for t in chunk for i, ex in t.pending]
+        if jobs:
+            reports = grader.grade_many([(ex.question_id, ex.answer) for _, _, ex in jobs])
+            for (t, i, _), report in zip(jobs, reports):
+                t.reports[i] = report
+            done += len(jobs)
+            if progress:
+                progress("grade", done, total)
+        if on_graded:
+            for t in chunk:
+                on_graded(t)
+    return BatchResult(results, failures, signature)

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from grader.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, GraderError
+from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED, GraderError
 
 app = typer.Typer(
     name="grader",
@@ -173,6 +173,17 @@ def bank_check(path: Annotated[Optional[Path], typer.Argument(
 # --------------------------------------------------------------------------- grade
 
 
+def _argv_text(value: str, option: str) -> str:
+    """Text given on the command line, as UTF-8: bytes that are not UTF-8 arrive as lone surrogates."""
+    from grader.errors import InputError
+
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        raise InputError("is not valid UTF-8 text; pass the answer in a UTF-8 file with --answer-file",
+                         field=option) from None
+
+
 def _read_answer(answer: Optional[str], answer_file: Optional[Path]) -> str:
     from grader.errors import InputError
     from grader.io import decode_text, read_text_file
@@ -184,7 +195,7 @@ def _read_answer(answer: Optional[str], answer_file: Optional[Path]) -> str:
             return decode_text(sys.stdin.buffer.read(), "<stdin>")
         return read_text_file(answer_file)
     if answer is not None:
-        return decode_text(sys.stdin.buffer.read(), "<stdin>") if answer == "-" else answer
+        return decode_text(sys.stdin.buffer.read(), "<stdin>") if answer == "-" else _argv_text(answer, "--answer")
     if not sys.stdin.isatty():
         return decode_text(sys.stdin.buffer.read(), "<stdin>")
     raise InputError("no answer given: use --answer TEXT, --answer-file PATH, or pipe it on stdin",
@@ -233,6 +244,10 @@ def grade(
         if fmt not in (*FORMATS, "html", "csv"):
             raise InputError(f"unknown format {fmt!r}; choose {', '.join((*FORMATS, 'html', 'csv'))}",
                              field="--format")
+        if output is not None:
+            from grader.io import check_writable
+
+            check_writable(output)
         loaded = load_bank(bank)
         qid = resolve_question(loaded, question)
         text = _read_answer(answer, answer_file)
@@ -292,12 +307,18 @@ def batch(
     calibration: CalibrationOption = None,
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip transcripts whose JSON report in --output-dir "
+                      "is complete and current (same input and signature): finish an interrupted batch.")]
+    = False,
 ):
     """Grade mock-interview transcripts: match each question asked to the bank, grade every answer, summarise.
 
     Writes one report per transcript and summary.{json,md} for the cohort into --output-dir (with --format html
-    also summary.html, with --format csv also answers.csv: every answer of the cohort).
-    Exit code 1 when some inputs could not be read (the rest are still graded).
+    also summary.html, with --format csv also answers.csv: every answer of the cohort). Each report is written
+    as soon as its transcript is graded, so Ctrl-C keeps every finished report; run the same command with
+    --resume to grade only the rest.
+    Exit code 1 when some inputs could not be read (the rest are still graded), 3 when none could, 130 when
+    interrupted.
 
     Example: grader batch samples/ --output-dir reports --format md
     """
@@ -305,39 +326,85 @@ def batch(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from grader.bank import load_bank
-        from grader.batch import run_batch
-        from grader.combine import load_config
+        from grader.batch import expand_inputs, grade_files
         from grader.engine import Grader
         from grader.errors import InputError
-        from grader.io import write_atomic
+        from grader.io import check_writable, write_atomic
         from grader.render import summary_markdown, transcript_markdown
         from grader.report import dumps
+        from grader.transcripts import FORMATS as INPUT_FORMATS
 
         if fmt not in ("json", "md", "html", "csv"):
             raise InputError(f"unknown format {fmt!r}; choose json, md, html or csv", field="--format")
+        if resume and fmt != "json":
+            raise InputError("--resume reads the JSON reports of the earlier run, so it needs --format json "
+                             "(render other formats from them with 'grader report')", field="--resume")
+        aliases = {"txt": "text", "md": "markdown", "webvtt": "vtt", "ndjson": "jsonl"}
+        if input_format is not None and aliases.get(input_format.lower(), input_format.lower()) not in INPUT_FORMATS:
+            raise InputError(f"unknown transcript format {input_format!r}; choose {', '.join(INPUT_FORMATS)}",
+                             field="--input-format")
+        check_writable(output_dir, folder=True)
         grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
+        files, failures = expand_inputs(paths)
+        names = _report_names([str(f) for f in files])
         console = _err_console()
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as bar:
-            tasks = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task("parsing transcripts" if stage == "parse" else "grading answers",
-                                                total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
-            result = run_batch(paths, grader, input_format=input_format, candidate=candidate, progress=progress)
-        names = _report_names([t.source for t in result.transcripts])
         from grader.views import bank_topics, render
 
-        topics, written = bank_topics(grader.bank), []
-        for t in result.transcripts:
-            data = t.to_dict(result.signature)
-            text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else render(
-                "transcript", data, fmt, topics)
-            write_atomic(output_dir / f"{names[t.source]}.{fmt}", text)
-            written.append(data)
+        topics = bank_topics(grader.bank)
+        finished: list = []  # transcripts whose report is on disk (graded now or kept from an earlier run)
+        signature: dict = {}
+
+        def saved_report(t) -> Optional[dict]:
+            from grader.schemas import load_report
+
+            path = output_dir / f"{names[t.source]}.json"
+            if not path.is_file():
+                return None
+            try:
+                return load_report(path, kinds=("transcript",))[1]
+            except GraderError:
+                return None  # damaged or not a transcript report: graded again
+
+        def write_report(t) -> None:
+            if t.saved is None:
+                if not signature:
+                    signature.update(grader.signature)
+                data = t.to_dict(signature)
+                text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else render(
+                    "transcript", data, fmt, topics)
+                write_atomic(output_dir / f"{names[t.source]}.{fmt}", text)
+            finished.append(t)
+
+        def record_finished() -> None:
+            _record_history(record, history_db, "batch", [(t.candidate or Path(t.source).stem, r.to_dict())
+                                                          for t in finished if t.saved is None
+                                                          for r in t.reports.values()])
+
+        try:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=console, transient=True) as bar:
+                tasks = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task("parsing transcripts" if stage == "parse"
+                                                    else "grading answers", total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+                result = grade_files(files, grader, failures=failures, input_format=input_format,
+                                     candidate=candidate, progress=progress,
+                                     saved=saved_report if resume else None, on_graded=write_report)
+        except KeyboardInterrupt:
+            failed = {f.path for f in failures}
+            left = [str(f) for f in files if str(f) not in {t.source for t in finished} and str(f) not in failed]
+            for failure in failures:
+                console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
+            console.print(f"interrupted: {len(finished)} of {len(files)} transcript reports are in {output_dir}/ "
+                          f"and intact; not done: {_escape(', '.join(left)) or 'none'}; no summary written. Run "
+                          "the same command with --resume to grade only what is left.", highlight=False)
+            record_finished()
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        written = [t.to_dict(result.signature) for t in result.transcripts]
         summary = result.summary()
         write_atomic(output_dir / "summary.json", dumps(summary))
         write_atomic(output_dir / "summary.md", summary_markdown(summary))
@@ -350,16 +417,18 @@ def batch(
             write_atomic(output_dir / "answers.csv", answers_csv(r for d in written
                                                                  for r in answer_rows("transcript", d, topics)))
         for t in result.transcripts:
+            if t.saved is not None:
+                console.print(f"{t.source}: report current, kept (--resume)")
+                continue
             matched = sum(1 for e in t.exchanges if e.question_id)
             score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
             console.print(f"{t.source}: {t.candidate or '?'}, {matched} answers graded, overall {score}")
         for failure in result.failures:
             console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
         console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
-        _record_history(record, history_db, "batch", [(t.candidate or Path(t.source).stem, r.to_dict())
-                                                      for t in result.transcripts for r in t.reports.values()])
+        record_finished()
         if result.failures:
-            raise typer.Exit(EXIT_FINDINGS)
+            raise typer.Exit(EXIT_FINDINGS if result.transcripts else EXIT_INPUT)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -410,6 +479,12 @@ def evaluate(
             raise InputError(f"unknown format {fmt!r}; choose text or json", field="--format")
         if exemplars < 0:
             raise InputError("must be 0 or more", field="--exemplars")
+        if max_score is not None and not 0 < max_score < float("inf"):
+            raise InputError(f"must be a positive number, got {max_score}", field="--max-score")
+        if predictions is not None:
+            from grader.io import check_writable
+
+            check_writable(predictions)
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
                                               "answer": answer_col, "score": score_col})
         config = _config(weights, calibration, metrics)
@@ -475,9 +550,15 @@ def calibrate(
         from grader.bank import load_bank
         from grader.calibration import calibrate_dataset
         from grader.combine import load_config
+        from grader.errors import InputError
         from grader.evaluate import read_dataset
-        from grader.io import write_atomic
+        from grader.io import check_writable, write_atomic
 
+        if not alpha >= 0 or alpha == float("inf"):
+            raise InputError(f"must be a finite number >= 0, got {alpha}", field="--alpha")
+        if max_score is not None and not 0 < max_score < float("inf"):
+            raise InputError(f"must be a positive number, got {max_score}", field="--max-score")
+        check_writable(out)
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
                                               "answer": answer_col, "score": score_col})
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), console=_err_console(),
@@ -528,6 +609,41 @@ def rubric_suggest(
         if not reference.strip():
             raise InputError("the reference answer is empty", path=reference_file, field="reference")
         sys.stdout.write(rubric_snippet(qid, reference, corpus, top=max(1, top)))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind. Only loopback unless you choose "
+                                      "otherwise: anyone who can reach it can use it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = 8765,
+    max_request_bytes: Annotated[int, typer.Option("--max-request-bytes", help="Refuse larger request bodies "
+                                                   "(413).")] = 1_000_000,
+    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
+    = "keywords,rouge,bertscore",
+    bank: BankOption = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
+    = None,
+    calibration: CalibrationOption = None,
+):
+    """Serve a local HTTP JSON API with the model kept warm: POST /grade, POST /batch, GET /questions, GET /health.
+
+    Example: grader serve --port 8765, then
+    curl -s localhost:8765/grade -H 'content-type: application/json' -d '{"question": "q09", "answer": "..."}'
+    """
+    with _handled():
+        from grader.bank import load_bank
+        from grader.engine import Grader
+        from grader.errors import InputError
+        from grader.server import serve as run_server
+
+        if not 0 < port < 65536:
+            raise InputError(f"port must be 1-65535, got {port}", field="--port")
+        if max_request_bytes < 1024:
+            raise InputError("must be at least 1024", field="--max-request-bytes")
+        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
+        _err_console().print(f"grader {grader.signature['grader']} serving on http://{host}:{port} "
+                             "(Ctrl-C to stop)")
+        run_server(grader, host=host, port=port, max_request_bytes=max_request_bytes)
 
 
 # --------------------------------------------------------------------------- practice

@@ -19,9 +19,9 @@ from grader.text import STOPWORDS, tokenize
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "weights.yaml"
 SEMANTIC_FEATURES = ("bertscore_precision", "bertscore_recall", "bertscore_f1", "rouge1_precision",
                      "rouge1_recall", "rouge1_f1", "rouge2_recall", "rouge2_f1", "rougeL_recall", "rougeL_f1",
-                     "demoted_bertscore_recall", "demoted_rouge1_recall")
-#: Features measured on question-demoted texts (answer and reference without the question's words).
-DEMOTED_FEATURES = ("demoted_bertscore_recall", "demoted_rouge1_recall")
+                     "demoted_bertscore_recall", "reference_demoted_bertscore_recall", "demoted_rouge1_recall")
+#: Features that discount the question's own words ("question demoting", Mohler et al. 2011).
+DEMOTED_FEATURES = ("demoted_bertscore_recall", "reference_demoted_bertscore_recall", "demoted_rouge1_recall")
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,16 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"cannot read weights file: {exc.strerror or exc}", path=path) from None
     try:
         data = yaml.safe_load(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"weights file is not valid YAML: {str(exc).splitlines()[0]}", path=path) from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError("weights file is not valid UTF-8", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, yaml.constructor.ConstructorError):  # safe_load met a tag such as !!python/object
+            problem = f"YAML tags are not allowed (plain YAML only): {problem}"
+        raise ConfigError(f"weights file is not valid YAML: {problem}", path=path,
+                          line=mark.line + 1 if mark is not None else None) from None
     if not isinstance(data, dict):
         raise ConfigError("weights file must be a YAML mapping", path=path)
 
@@ -205,22 +213,25 @@ def semantic_score(config: Config, values: dict[str, float]) -> float | None:
 
 
 def looks_like_keyword_list(answer: str) -> bool:
-    """A bare list of terms: many words, almost no function words, no sentence a reader could follow."""
+    """A bare list of terms: eight words or more and (almost) no function word to connect them.
+
+    Deliberately narrow: terse notes such as "Array based implementation requires less memory than linked
+    lists" are answers (on Mohler, a looser test flagged answers humans gave full marks).
+    """
     tokens = tokenize(answer)
-    if len(tokens) < 6:
+    if len(tokens) < 8:
         return False
     function_words = sum(1 for t in tokens if t.text in STOPWORDS)
-    return function_words / len(tokens) < 0.1
+    return function_words / len(tokens) < 0.05
 
 
 def restates_question(answer: str, question: str) -> bool:
-    """Nothing but the question said back: (nearly) every content word of the answer is in the question."""
+    """Nothing but the question said back: every content word of the answer is one of the question's."""
     answer_words = [t.stem for t in tokenize(answer) if t.text not in STOPWORDS]
     if not answer_words:
         return False
     question_words = {t.stem for t in tokenize(question)}
-    inside = sum(1 for w in answer_words if w in question_words)
-    return inside / len(answer_words) >= 0.8
+    return all(w in question_words for w in answer_words)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ reference encodings cached), so ``grade_many`` over a cohort costs little more t
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 
 from grader.bank import Bank, Question, load_bank
@@ -63,7 +64,10 @@ class Grader:
                 layer=self.config.bertscore_layer, idf=self.config.bertscore_idf,
                 idf_sentences=[q.reference for q in self.bank], baseline=self.config.bertscore_baseline)
             # Every reference (own-question and off-question checks use them all), from the disk cache.
-            self._bert.warm([r for q in self.bank for r in self.references(q)])
+            texts = [r for q in self.bank for r in self.references(q)]
+            if self.config.uses_feature("reference_demoted_bertscore_recall"):
+                texts += [d for q in self.bank for d in self._demoted_references(q, self.references(q))]
+            self._bert.warm(texts)
         return self._bert
 
     @property
@@ -92,6 +96,10 @@ class Grader:
         return self.bank.get(question_id)
 
     @staticmethod
+    def _demoted_references(question: Question, references: list[str]) -> list[str]:
+        return [demote(r, question.question) or r for r in references]
+
+    @staticmethod
     def references(question: Question) -> list[str]:
         return [question.reference, *question.exemplars]
 
@@ -116,6 +124,11 @@ class Grader:
             if len(answer) > MAX_ANSWER_CHARS:
                 raise InputError(f"answer is {len(answer):,} characters; the limit is {MAX_ANSWER_CHARS:,}",
                                  field=qid)
+            try:
+                answer.encode("utf-8")
+            except UnicodeEncodeError as exc:  # a lone surrogate: no report holding it could be saved
+                raise InputError(f"answer is not valid Unicode text (a lone surrogate at character {exc.start})",
+                                 field=qid) from None
             answers.append(answer)
         references = [self.references(q) + list(extra_references[i] if extra_references else ())
                       for i, q in enumerate(questions)]
@@ -124,6 +137,14 @@ class Grader:
         if "bertscore" in self.metrics and pairs:
             berts = self.bert.score_many(answers, references, keep=True,
                                          questions=[q.question for q in questions])
+            if self.config.uses_feature("reference_demoted_bertscore_recall"):
+                # The answer as encoded above against references re-encoded without the question's words:
+                # only the (few, cached) references cost a model pass.
+                reference_demoted = self.bert.score_many(
+                    answers, [self._demoted_references(q, refs) for q, refs in zip(questions, references)],
+                    keep=True)
+                berts = [dataclasses.replace(b, reference_demoted_recall=d.recall)
+                         for b, d in zip(berts, reference_demoted)]
             closer = self._closer_questions(questions, answers, berts)
             self.bert.forget([a for a in answers if a not in {r for refs in references for r in refs}])
         signature = self.signature
@@ -157,6 +178,8 @@ class Grader:
         demoted: dict[str, float] = {}
         if bert is not None and bert.demoted_recall is not None:
             demoted["demoted_bertscore_recall"] = bert.demoted_recall
+        if bert is not None and bert.reference_demoted_recall is not None:
+            demoted["reference_demoted_bertscore_recall"] = bert.reference_demoted_recall
         if rouge is not None and self.config.uses_feature("demoted_rouge1_recall"):
             demoted["demoted_rouge1_recall"] = self.rouge.score(
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall

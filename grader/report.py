@@ -45,7 +45,8 @@ class QuestionReport:
         if self.rouge is not None:
             out["rouge"] = {kind: asdict(getattr(self.rouge, kind)) for kind in ("rouge1", "rouge2", "rougeL")}
         if self.bertscore is not None:
-            out["bertscore"] = asdict(self.bertscore)
+            b = self.bertscore  # the demoted variants are reported under "question_demoted"
+            out["bertscore"] = {"precision": b.precision, "recall": b.recall, "f1": b.f1}
         if self.demoted:
             out["question_demoted"] = dict(self.demoted)
         return out

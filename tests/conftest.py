@@ -49,3 +49,14 @@ def bank_copy(tmp_path):
     shutil.copytree(src / "references", dst / "references")
     shutil.copytree(src / "rubrics", dst / "rubrics")
     return dst
+
+
+# Property-based tests (tests/test_robustness.py): fixed example counts so the suite stays bounded in time;
+# derandomised in CI (env CI set) so a run is reproducible. HYPOTHESIS_PROFILE=fuzz explores far more locally.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=60, derandomize=True, database=None, print_blob=True, **_HYPOTHESIS)
+settings.register_profile("dev", max_examples=60, **_HYPOTHESIS)
+settings.register_profile("fuzz", max_examples=2000, **_HYPOTHESIS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))

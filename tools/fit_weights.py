@@ -29,6 +29,8 @@ from grader.engine import Grader  # noqa: E402
 from grader.evaluate import GradedRow, dataset_bank, read_dataset  # noqa: E402
 
 FEATURE_SETS = {
+    "demoted_bs": ["demoted_bertscore_recall"],
+    "demoted_bs+reference_demoted_bs": ["demoted_bertscore_recall", "reference_demoted_bertscore_recall"],
     "bertscore_recall": ["bertscore_recall"],
     "bs_recall+f1": ["bertscore_recall", "bertscore_f1"],
     "bs_recall+rouge1_recall": ["bertscore_recall", "rouge1_recall"],

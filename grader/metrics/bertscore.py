@@ -92,6 +92,8 @@ class BertScoreResult:
     #: Recall with the reference's question word pieces weighted 0 ("question demoting" without re-encoding):
     #: what the answer covers beyond repeating the question. None when no question was given.
     demoted_recall: float | None = None
+    #: Recall against the reference re-encoded without the question's words (set by the Grader).
+    reference_demoted_recall: float | None = None
 
 
 @dataclass
