@@ -21,6 +21,7 @@ DEFAULT_COLUMNS = {"id": "id", "question": "question", "reference": "desired_ans
 #: The metric values reported alone next to the combined score (column names of --predictions).
 METRIC_COLUMNS = ("keywords_coverage", "rouge1_recall", "rouge1_f1", "rouge2_f1", "rougeL_f1",
                   "bertscore_precision", "bertscore_recall", "bertscore_f1", "demoted_bertscore_recall",
+                  "reference_demoted_bertscore_recall",
                   "demoted_rouge1_recall", "semantic")
 
 

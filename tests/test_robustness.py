@@ -132,7 +132,7 @@ def test_degenerate_answers(lexical_grader, answer, error):
 def test_degenerate_answers_with_bertscore(full_grader):
     """The real model: one batched pass over hostile answers, a 5,000-character one among them."""
     long = ("LoRA freezes the pretrained weight W and learns a low-rank update B A with rank r much smaller than "
-            "d; after training the product is merged into W \U0001F600 \u202e. ") * 30
+            "d; after training the product is merged into W \U0001F600 \u202e. ") * 40
     hostile = ["", "\u200b\u200d\ufeff", "\x00\x07 \x1b[31m red", "?!.,;:" * 50, "\U0001F469\u200d\U0001F4BB" * 40,
                "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627 \u4e2d\u6587", long[:5000]]
     assert len(hostile[-1]) == 5000
