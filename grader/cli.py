@@ -69,6 +69,9 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks f
     _state["debug"] = debug
 
 
+MetricsOption = Annotated[str, typer.Option("--metrics", help="Comma-separated subset of keywords,rouge,bertscore.")]
+WeightsOption = Annotated[Optional[Path], typer.Option("--weights", help="A weights file (default: the bundled "
+                                                       "grader/data/weights.yaml).", show_default=False)]
 CalibrationOption = Annotated[Optional[Path], typer.Option(
     "--calibration", help="A calibration file from 'grader calibrate': grade like your own graded answers.",
     show_default=False)]
@@ -299,11 +302,9 @@ def batch(
     = None,
     candidate: Annotated[Optional[str], typer.Option("--candidate", help="The candidate's speaker name "
                          "(default: detected as the one who answers).", show_default=False)] = None,
-    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
-    = "keywords,rouge,bertscore",
+    metrics: MetricsOption = "keywords,rouge,bertscore",
     bank: BankOption = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
-    = None,
+    weights: WeightsOption = None,
     calibration: CalibrationOption = None,
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
@@ -451,11 +452,9 @@ def evaluate(
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write one CSV row per graded row.",
                                                         show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
-    = "keywords,rouge,bertscore",
+    metrics: MetricsOption = "keywords,rouge,bertscore",
     bank: BankOption = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
-    = None,
+    weights: WeightsOption = None,
     calibration: CalibrationOption = None,
 ):
     """Grade a human-graded CSV and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
@@ -533,8 +532,7 @@ def calibrate(
     = "bertscore_recall,bertscore_f1,rouge1_recall,demoted_bertscore_recall,demoted_rouge1_recall",
     alpha: Annotated[float, typer.Option("--alpha", help="Ridge regularisation strength.")] = 1.0,
     bank: BankOption = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
-    = None,
+    weights: WeightsOption = None,
 ):
     """Fit how the metrics combine into a grade on your own graded answers (ridge regression).
 
@@ -618,11 +616,9 @@ def serve(
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = 8765,
     max_request_bytes: Annotated[int, typer.Option("--max-request-bytes", help="Refuse larger request bodies "
                                                    "(413).")] = 1_000_000,
-    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
-    = "keywords,rouge,bertscore",
+    metrics: MetricsOption = "keywords,rouge,bertscore",
     bank: BankOption = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file.", show_default=False)]
-    = None,
+    weights: WeightsOption = None,
     calibration: CalibrationOption = None,
 ):
     """Serve a local HTTP JSON API with the model kept warm: POST /grade, POST /batch, GET /questions, GET /health.
@@ -657,8 +653,7 @@ def practice(
                                                  show_default=False)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed for the question order.",
                                                 show_default=False)] = None,
-    metrics: Annotated[str, typer.Option("--metrics", help="Metrics to use (see grade).")]
-    = "keywords,rouge,bertscore",
+    metrics: MetricsOption = "keywords,rouge,bertscore",
     bank: BankOption = None,
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
