@@ -60,9 +60,11 @@ def dump_calibration(features, coefficients, intercept, max_score, layer, cv: di
 
 def load_calibration(path: str | Path) -> Calibration:
     """Read and verify a calibration file; every problem is a ConfigError naming the file and field."""
+    from grader.io import read_bytes_limited
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes_limited(path, 16 * 1024 * 1024).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError("calibration file not found", path=path) from None
     except (OSError, UnicodeDecodeError) as exc:

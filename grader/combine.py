@@ -77,8 +77,10 @@ def load_config(path: str | Path | None = None) -> Config:
     import yaml
 
     path = Path(path) if path else DEFAULT_CONFIG
+    from grader.io import read_bytes_limited
+
     try:
-        raw = path.read_bytes()
+        raw = read_bytes_limited(path, 1024 * 1024)
     except FileNotFoundError:
         raise ConfigError("weights file not found", path=path) from None
     except OSError as exc:

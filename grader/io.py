@@ -29,6 +29,16 @@ def decode_text(raw: bytes, path: str | Path) -> str:
                          path=path, line=line) from None
 
 
+def read_bytes_limited(path: str | Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of a file; OSError(EFBIG) when it holds more. A size check alone is not enough:
+    a device such as /dev/zero reports size 0 and never ends."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"the file is larger than the limit of {limit:,} bytes")
+    return data
+
+
 def read_text_file(path: str | Path, limit: int = MAX_ANSWER_BYTES) -> str:
     path = Path(path)
     try:
@@ -37,7 +47,7 @@ def read_text_file(path: str | Path, limit: int = MAX_ANSWER_BYTES) -> str:
         size = path.stat().st_size
         if size > limit:
             raise InputError(f"file is {size:,} bytes; the limit is {limit:,}", path=path)
-        raw = path.read_bytes()
+        raw = read_bytes_limited(path, limit)
     except FileNotFoundError:
         raise InputError("file not found", path=path) from None
     except PermissionError:

@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 FORMATS = ("text", "markdown", "json", "jsonl", "csv", "vtt", "srt")
+#: A transcript larger than this is refused rather than read into memory (a day of captions is a few MB).
+MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
 
 INTERVIEWER = "interviewer"
 CANDIDATE = "candidate"
@@ -156,7 +158,9 @@ def _read_bytes(path: Path, source: str) -> bytes:
     try:
         if path.is_dir():
             raise _error("is a directory, not a transcript file", source)
-        return path.read_bytes()
+        from grader.io import read_bytes_limited
+
+        return read_bytes_limited(path, MAX_TRANSCRIPT_BYTES)
     except FileNotFoundError:
         raise _error("transcript file not found", source) from None
     except PermissionError:
