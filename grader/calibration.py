@@ -68,7 +68,8 @@ def load_calibration(path: str | Path) -> Calibration:
     except FileNotFoundError:
         raise ConfigError("calibration file not found", path=path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read calibration file: {exc}", path=path) from None
+        raise ConfigError(f"cannot read calibration file: {getattr(exc, 'strerror', None) or exc}",
+                          path=path) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -34,7 +34,7 @@ _state = {"debug": False}
 
 BankOption = Annotated[Optional[Path], typer.Option(
     "--bank", help="Bank directory with references/ and rubrics/ (default: $GRADER_BANK, else the bundled "
-    "20 Generative-AI questions).", show_default=False)]
+    "20 Generative-AI questions).", show_default=False, readable=False)]
 
 
 def _escape(text: str) -> str:
@@ -71,10 +71,11 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks f
 
 MetricsOption = Annotated[str, typer.Option("--metrics", help="Comma-separated subset of keywords,rouge,bertscore.")]
 WeightsOption = Annotated[Optional[Path], typer.Option("--weights", help="A weights file (default: the bundled "
-                                                       "grader/data/weights.yaml).", show_default=False)]
+                                                       "grader/data/weights.yaml).", show_default=False,
+                                                       readable=False)]
 CalibrationOption = Annotated[Optional[Path], typer.Option(
     "--calibration", help="A calibration file from 'grader calibrate': grade like your own graded answers.",
-    show_default=False)]
+    show_default=False, readable=False)]
 
 
 def _config(weights: Optional[Path], calibration: Optional[Path], metrics: str):
@@ -97,7 +98,8 @@ def _config(weights: Optional[Path], calibration: Optional[Path], metrics: str):
 RecordOption = Annotated[bool, typer.Option("--record", help="Record the scores in the progress history "
                          "(also: GRADER_HISTORY=1); see 'grader history'.")]
 HistoryDbOption = Annotated[Optional[Path], typer.Option("--history-db", help="History database (default: "
-                            "$GRADER_HISTORY_DB, else ~/.local/share/grader/history.sqlite3).", show_default=False)]
+                            "$GRADER_HISTORY_DB, else ~/.local/share/grader/history.sqlite3).", show_default=False,
+                            readable=False)]
 
 
 def _record_history(flag: bool, db: Optional[Path], command: str, reports: list, source: str = "") -> None:
@@ -151,7 +153,8 @@ def questions(
 
 @bank_app.command("check")
 def bank_check(path: Annotated[Optional[Path], typer.Argument(
-        help="Bank directory (default: $GRADER_BANK, else the bundled bank).", show_default=False)] = None):
+        help="Bank directory (default: $GRADER_BANK, else the bundled bank).", show_default=False,
+        readable=False)] = None):
     """Lint a bank: ids, empty references, unknown questions in rubrics, weights, unused concepts.
 
     Exits 0 when clean, 1 with findings (errors or warnings), 4 when the bank cannot be read at all.
@@ -212,16 +215,18 @@ def grade(
     answer: Annotated[Optional[str], typer.Option("--answer", "-a", help="The answer text ('-' reads stdin).",
                                                   show_default=False)] = None,
     answer_file: Annotated[Optional[Path], typer.Option("--answer-file", help="Read the answer from a UTF-8 "
-                                                        "text file ('-' for stdin).", show_default=False)] = None,
+                                                        "text file ('-' for stdin).", show_default=False,
+                                                        readable=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (terminal), json, md, html or csv.")] = "text",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file.",
-                                                   show_default=False)] = None,
+                                                   show_default=False, readable=False)] = None,
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated subset of keywords,rouge,bertscore. "
                                          "Without bertscore, grading starts instantly (no torch).")]
     = "keywords,rouge,bertscore",
     bank: BankOption = None,
     weights: Annotated[Optional[Path], typer.Option("--weights", help="A weights file (default: the bundled "
-                                                    "grader/data/weights.yaml).", show_default=False)] = None,
+                                                    "grader/data/weights.yaml).", show_default=False,
+                                                    readable=False)] = None,
     calibration: CalibrationOption = None,
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
@@ -294,7 +299,7 @@ def _report_names(sources: list[str]) -> dict[str, str]:
 def batch(
     paths: Annotated[list[str], typer.Argument(help="Transcript files, directories or globs ('cohort/*.vtt').",
                                                show_default=False)],
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where reports are written.")]
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where reports are written.", readable=False)]
     = Path("reports"),
     fmt: Annotated[str, typer.Option("--format", "-f", help="Report format: json, md, html or csv.")] = "json",
     input_format: Annotated[Optional[str], typer.Option("--input-format", help="Force the transcript format: "
@@ -401,8 +406,8 @@ def batch(
             for failure in failures:
                 console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
             console.print(f"interrupted: {len(finished)} of {len(files)} transcript reports are in {output_dir}/ "
-                          f"and intact; not done: {_escape(', '.join(left)) or 'none'}; no summary written. Run "
-                          "the same command with --resume to grade only what is left.", highlight=False)
+                          f"and intact; not done: {', '.join(left) or 'none'}; no summary written. Run the same "
+                          "command with --resume to grade only what is left.", markup=False, highlight=False)
             record_finished()
             raise typer.Exit(EXIT_INTERRUPTED) from None
         written = [t.to_dict(result.signature) for t in result.transcripts]
@@ -419,7 +424,7 @@ def batch(
                                                                  for r in answer_rows("transcript", d, topics)))
         for t in result.transcripts:
             if t.saved is not None:
-                console.print(f"{t.source}: report current, kept (--resume)")
+                console.print(f"{t.source}: report current, kept (--resume)", markup=False)
                 continue
             matched = sum(1 for e in t.exchanges if e.question_id)
             score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
@@ -438,7 +443,7 @@ def batch(
 @app.command()
 def evaluate(
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="A CSV of human-graded answers.",
-                                          show_default=False)],
+                                          show_default=False, readable=False)],
     id_col: Annotated[str, typer.Option("--id-col", help="Question id column.")] = "id",
     question_col: Annotated[str, typer.Option("--question-col", help="Question text column.")] = "question",
     reference_col: Annotated[str, typer.Option("--reference-col", help="Reference answer column.")]
@@ -450,7 +455,7 @@ def evaluate(
     exemplars: Annotated[int, typer.Option("--exemplars", help="Use up to K other top-graded answers to the same "
                          "question as extra references (never the graded answer itself).")] = 0,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write one CSV row per graded row.",
-                                                        show_default=False)] = None,
+                                                        show_default=False, readable=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     metrics: MetricsOption = "keywords,rouge,bertscore",
     bank: BankOption = None,
@@ -518,8 +523,8 @@ def evaluate(
 @app.command()
 def calibrate(
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="A CSV of human-graded answers (columns as in "
-                                          "evaluate).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the calibration JSON.")]
+                                          "evaluate).", show_default=False, readable=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the calibration JSON.", readable=False)]
     = Path("calibration.json"),
     id_col: Annotated[str, typer.Option("--id-col")] = "id",
     question_col: Annotated[str, typer.Option("--question-col")] = "question",
@@ -577,7 +582,7 @@ def rubric_suggest(
     question: Annotated[Optional[str], typer.Option("--question", "-q", help="A bank question (id, number or "
                                                     "text).", show_default=False)] = None,
     reference_file: Annotated[Optional[Path], typer.Option("--reference-file", help="A reference answer for a new "
-                              "question (UTF-8 text).", show_default=False)] = None,
+                              "question (UTF-8 text).", show_default=False, readable=False)] = None,
     question_id: Annotated[str, typer.Option("--id", help="Id to put in the snippet for --reference-file.")]
     = "new",
     top: Annotated[int, typer.Option("--top", help="How many concepts to propose.")] = 6,

@@ -14,7 +14,7 @@ from grader.cli import BankOption, _emit, _err_console, _escape, _handled, app
 from grader.errors import EXIT_FINDINGS
 
 OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of "
-                                                      "standard output.", show_default=False)]
+                                                      "standard output.", show_default=False, readable=False)]
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
@@ -51,7 +51,7 @@ def _prompt_grade(label: str) -> float | None:
 @app.command()
 def review(
     report: Annotated[Path, typer.Argument(help="A JSON report from 'grade --format json' or 'batch --format json'.",
-                                           metavar="REPORT.json", show_default=False)],
+                                           metavar="REPORT.json", show_default=False, readable=False)],
     question: Annotated[Optional[str], typer.Option("--question", "-q", help="The question id to review (q09).",
                                                     show_default=False)] = None,
     number: Annotated[Optional[int], typer.Option("--number", "-n", help="The answer number in a transcript "
@@ -63,7 +63,7 @@ def review(
     reviewer: Annotated[Optional[str], typer.Option("--reviewer", "-r", envvar="GRADER_REVIEWER",
                         help="Your name (or $GRADER_REVIEWER).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the reviewed report here "
-                      "(default: update REPORT in place).", show_default=False)] = None,
+                      "(default: update REPORT in place).", show_default=False, readable=False)] = None,
     now: Annotated[Optional[str], typer.Option("--now", hidden=True, help="Fix the review time (tests).")] = None,
 ):
     """Add a mentor's grade and note to answers of a saved report, beside the automatic score.
@@ -142,7 +142,7 @@ def review(
 def report_command(
     report: Annotated[Path, typer.Argument(help="A saved JSON report: from grade, batch (a transcript or "
                                            "summary.json), reviewed or not.", metavar="REPORT.json",
-                                           show_default=False)],
+                                           show_default=False, readable=False)],
     fmt: Annotated[str, typer.Option("--format", "-f", help="html, md, csv or json.")] = "html",
     output: OutputOption = None,
     bank: BankOption = None,
@@ -177,7 +177,7 @@ def report_command(
 @app.command()
 def agreement(
     folder: Annotated[Path, typer.Argument(help="A folder of reviewed JSON reports (searched recursively).",
-                                           metavar="DIR", show_default=False)],
+                                           metavar="DIR", show_default=False, readable=False)],
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     output: OutputOption = None,
 ):
@@ -258,7 +258,8 @@ def history(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
     output: OutputOption = None,
     history_db: Annotated[Optional[Path], typer.Option("--history-db", help="The history database (default: "
-                          "$GRADER_HISTORY_DB, else ~/.local/share/grader/history.sqlite3).", show_default=False)]
+                          "$GRADER_HISTORY_DB, else ~/.local/share/grader/history.sqlite3).", show_default=False,
+                          readable=False)]
     = None,
 ):
     """Scores over time from the progress history, with a trend per candidate and question.

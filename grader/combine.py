@@ -76,9 +76,9 @@ def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a weights file; errors name the file and the field."""
     import yaml
 
-    path = Path(path) if path else DEFAULT_CONFIG
     from grader.io import read_bytes_limited
 
+    path = Path(path) if path else DEFAULT_CONFIG
     try:
         raw = read_bytes_limited(path, 1024 * 1024)
     except FileNotFoundError:

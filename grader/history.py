@@ -104,8 +104,9 @@ class History:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise OutputError(f"cannot open the history database: {exc}", path=self.path) from None
+        except (OSError, sqlite3.Error) as exc:  # reading (create=False) is bad input; recording, bad output
+            raise (OutputError if create else InputError)(f"cannot open the history database: {exc}",
+                                                          path=self.path) from None
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone())

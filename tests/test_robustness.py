@@ -20,13 +20,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import jsonschema
 import pytest
 import typer
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -51,7 +50,8 @@ runner = CliRunner()
 #: Characters that break naive text handling: controls, bidi overrides, zero-width joiners, emoji, combining
 #: marks, line and paragraph separators, a BOM, NUL, and scripts written right to left.
 NASTY = ["\x00", "\x07", "\x1b[31m", "\r", "\r\n", "\t", "\u2028", "\u2029", "\u200b", "\u200d", "\u202e",
-         "\u2066", "\ufeff", "\ufffd", "\U0001F600", "\U0001F469\u200d\U0001F4BB", "e\u0301", "\u05e9\u05dc\u05d5\u05dd",
+         "\u2066", "\ufeff", "\ufffd", "\U0001F600", "\U0001F469\u200d\U0001F4BB", "e\u0301",
+         "\u05e9\u05dc\u05d5\u05dd",
          "\u0645\u0631\u062d\u0628\u0627", "\u4e2d\u6587", "LoRA", "low-rank", "W' = W + BA", "r << d", "σ(x)",
          "?", "!!!", "...", "--", "\\", "<script>", "{{", "}}", "%s", " ", "\n\n"]
 answers = st.one_of(
@@ -337,6 +337,7 @@ MATRIX = [
     ("grade-answer-utf16", [*G, "--answer-file", "{D}/utf16.txt"], OK, ""),
     ("grade-answer-bom", [*G, "--answer-file", "{D}/bom.txt"], OK, ""),
     ("grade-answer-empty", [*G, "--answer-file", "{D}/empty.txt"], OK, ""),
+    ("grade-answer-endless-device", [*G, "--answer-file", "/dev/zero"], EXIT_INPUT, "/dev/zero"),
     ("grade-answer-argv-not-utf8", [*G, "--answer", "caf\udce9"], EXIT_INPUT, "--answer"),
     ("grade-unknown-question", ["grade", "-q", "q99", "--answer", "x", *LEX], EXIT_INPUT, "99"),
     ("grade-unknown-metric", ["grade", "-q", "q09", "--answer", "x", "--metrics", "bleu"], EXIT_CONFIG, "metrics"),
@@ -356,6 +357,7 @@ MATRIX = [
      "[keyword_weight]"),
     ("grade-weights-newer-version", [*G, "--answer", "x", "--weights", "{D}/weights-newer.yaml"], EXIT_CONFIG,
      "[version]"),
+    ("grade-weights-endless-device", [*G, "--answer", "x", "--weights", "/dev/zero"], EXIT_CONFIG, "/dev/zero"),
     ("grade-calibration-missing", [*G, "--answer", "x", "--calibration", "{D}/nope.json"], EXIT_CONFIG,
      "nope.json"),
     ("grade-calibration-is-dir", [*G, "--answer", "x", "--calibration", "{D}/adir"], EXIT_CONFIG, "adir"),
@@ -369,6 +371,8 @@ MATRIX = [
      "[format]"),
     ("grade-calibration-not-utf8", [*G, "--answer", "x", "--calibration", "{D}/latin1.txt"], EXIT_CONFIG,
      "latin1.txt"),
+    ("grade-calibration-endless-device", [*G, "--answer", "x", "--calibration", "/dev/zero"], EXIT_CONFIG,
+     "/dev/zero"),
     ("grade-bank-broken", [*G, "--answer", "x", "--bank", "{D}/banks/malformed"], EXIT_BANK, "q01.yaml"),
     ("grade-output-unwritable", [*G, "--answer", "x", "-o", "{D}/file.txt/report.md"], EXIT_OUTPUT, "file.txt"),
     ("grade-output-is-dir", [*G, "--answer", "x", "-o", "{D}/adir"], EXIT_OUTPUT, "adir"),
@@ -383,6 +387,7 @@ MATRIX = [
     ("batch-utf16", [*B, "{D}/t/utf16-le.txt"], OK, ""),
     ("batch-utf16-vtt", [*B, "{D}/t/utf16-be.vtt"], OK, ""),
     ("batch-bom", [*B, "{D}/t/bom-utf8.txt"], OK, ""),
+    ("batch-endless-device", [*B, "--input-format", "text", "/dev/zero"], EXIT_INPUT, "/dev/zero"),
     ("batch-empty", [*B, "{D}/t/empty.txt"], EXIT_INPUT, "empty.txt:1"),
     ("batch-malformed-vtt", [*B, "{D}/t/bad-timing.vtt"], EXIT_INPUT, "bad-timing.vtt:8"),
     ("batch-vtt-no-header", [*B, "{D}/t/no-header.vtt"], EXIT_INPUT, "no-header.vtt:1"),
@@ -487,6 +492,7 @@ MATRIX = [
     ("report-is-dir", ["report", "{D}/adir"], EXIT_INPUT, "adir"),
     ("report-unreadable", ["report", "{D}/file.txt/r.json"], EXIT_INPUT, "file.txt"),
     ("report-not-utf8", ["report", "{D}/latin1.txt"], EXIT_INPUT, "latin1.txt:1"),
+    ("report-endless-device", ["report", "/dev/zero"], EXIT_INPUT, "/dev/zero"),
     ("report-empty", ["report", "{D}/empty.txt"], EXIT_INPUT, "empty.txt:1"),
     ("report-malformed-json", ["report", "{D}/report-malformed.json"], EXIT_INPUT, "report-malformed.json:1"),
     ("report-not-a-report", ["report", "{D}/report-foreign.json"], EXIT_INPUT, "report-foreign.json"),
@@ -551,6 +557,8 @@ def assert_clear_failure(result, code: int, names: str) -> None:
 
 @pytest.mark.parametrize("args,code,names", [case[1:] for case in MATRIX], ids=[case[0] for case in MATRIX])
 def test_bad_input_matrix(bad, tmp_path, monkeypatch, args, code, names):
+    if "/dev/zero" in args and not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero (an endless device) on this system")
     if args[0] == "serve":
         import grader.server
 
@@ -590,26 +598,65 @@ def test_the_matrix_covers_every_command():
         assert command.split()[0] in listed
 
 
-def test_permission_denied(tmp_path):
-    """chmod 000 denies reading to everyone but root; as root the cell would prove nothing."""
+PERMISSION_DENIED = [
+    ("answer", [*G, "--answer-file", "{L}/secret.txt"], EXIT_INPUT, "secret.txt: permission denied"),
+    ("transcript", ["batch", *LEX, "-o", "{O}/out", "{L}/secret.txt"], EXIT_INPUT, "secret.txt: permission denied"),
+    ("weights", [*G, "--answer", "x", "--weights", "{L}/secret.txt"], EXIT_CONFIG, "secret.txt"),
+    ("calibration", [*G, "--answer", "x", "--calibration", "{L}/secret.txt"], EXIT_CONFIG, "secret.txt"),
+    ("bank", ["questions", "--bank", "{L}/bank"], EXIT_BANK, "q01.yaml"),
+    ("dataset", [*E, "{L}/secret.txt"], EXIT_INPUT, "secret.txt: permission denied"),
+    ("report", ["report", "{L}/secret.txt"], EXIT_INPUT, "secret.txt: permission denied"),
+    ("history", [*H, "{L}/secret.txt"], EXIT_INPUT, "secret.txt"),
+    ("output", [*G, "--answer", "x", "-o", "{L}/locked/report.md"], EXIT_OUTPUT, "Permission denied"),
+]
+
+
+@pytest.mark.parametrize("args,code,names", [c[1:] for c in PERMISSION_DENIED], ids=[c[0] for c in PERMISSION_DENIED])
+def test_permission_denied(tmp_path, bank_copy, args, code, names):
+    """chmod 000 denies nobody when running as root (as CI does): there the command runs without the
+    capabilities that let root read and write anything (setpriv), so the check holds for root as well."""
+    prefix: list[str] = []
     if os.geteuid() == 0:
-        pytest.skip("running as root: chmod 000 does not deny reads (the 'unreadable' matrix cells use a path "
-                    "under a regular file instead, which root cannot read either)")
-    secret = tmp_path / "secret.txt"
-    secret.write_text(ANSWER, encoding="utf-8")
-    secret.chmod(0)
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: chmod 000 would not deny anything")
+        prefix = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+                  "--bounding-set=-dac_override,-dac_read_search"]
+        if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+            pytest.skip("running as root and setpriv cannot drop capabilities here: chmod 000 would deny nothing")
     locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
+    (locked / "locked").mkdir(parents=True)
+    (locked / "secret.txt").write_text(ANSWER, encoding="utf-8")
+    shutil.move(str(bank_copy), locked / "bank")
+    denied = [locked / "secret.txt", locked / "bank" / "references" / "q01.yaml"]
+    for path in denied:
+        path.chmod(0)
+    (locked / "locked").chmod(0o500)
     try:
-        assert_clear_failure(runner.invoke(app, [*G, "--answer-file", str(secret)]), EXIT_INPUT, "permission denied")
-        assert_clear_failure(runner.invoke(app, ["batch", str(secret), "-o", str(tmp_path / "o"), *LEX]),
-                             EXIT_INPUT, "permission denied")
-        assert_clear_failure(runner.invoke(app, [*G, "--answer", "x", "-o", str(locked / "r.md")]), EXIT_OUTPUT,
-                             "Permission denied")
+        argv = [a.replace("{L}", str(locked)).replace("{O}", str(tmp_path)) for a in args]
+        out = subprocess.run([*prefix, sys.executable, "-m", "grader", *argv], capture_output=True, text=True,
+                             timeout=120, cwd=tmp_path)
     finally:
-        secret.chmod(0o600)
-        locked.chmod(0o700)
+        for path in denied:
+            path.chmod(0o600)
+        (locked / "locked").chmod(0o700)
+    assert out.returncode == code, out.stderr
+    assert "Traceback" not in out.stderr and "not readable" not in out.stderr  # not click's usage box
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and names in errors[0], out.stderr
+
+
+@pytest.mark.parametrize("args", [[*G, "--answer", ANSWER], [*P, "-q", "q09"], [*E, CSV]],
+                         ids=["grade", "practice", "evaluate"])
+def test_ctrl_c_exits_130_without_a_traceback(bad, tmp_path, monkeypatch, args):
+    from grader.engine import Grader
+
+    def interrupted(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Grader, "grade_many", interrupted)
+    result = invoke(args, bad, tmp_path, input=ANSWER + "\n\n")
+    assert result.exit_code == EXIT_INTERRUPTED, result.output
+    assert "interrupted" in result.output and "Traceback" not in result.output
 
 
 def test_debug_shows_the_traceback(bad, tmp_path):
