@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import BankError
+from grader.yamlio import safe_load
 
 DIFFICULTIES = ("Easy", "Medium", "Hard")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -170,7 +171,7 @@ def _read_yaml(path: Path, findings: list[Finding]) -> Any:
         findings.append(Finding("error", f"{path}:{line}", "file is not valid UTF-8"))
         return None
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -355,8 +356,11 @@ def _hash_file(path: Path) -> str:
         return "unreadable"
 
 
-def inspect_bank(bank_dir: str | Path | None = None) -> tuple[Bank | None, list[Finding]]:
-    """Read and validate a bank, returning it (None when it has errors) and every finding."""
+def inspect_bank(bank_dir: str | Path | None = None, warnings: bool = True) -> tuple[Bank | None, list[Finding]]:
+    """Read and validate a bank, returning it (None when it has errors) and every finding.
+
+    ``warnings=False`` skips the lint-only checks (they tokenize every reference), as grading does.
+    """
     root = resolve_bank_dir(bank_dir)
     findings: list[Finding] = []
     ref_dir, rub_dir = root / "references", root / "rubrics"
@@ -399,7 +403,8 @@ def inspect_bank(bank_dir: str | Path | None = None) -> tuple[Bank | None, list[
                                     f"{rubrics[r.question_id].path})", r.question_id, "question"))
             continue
         rubrics[r.question_id] = r
-        findings.extend(_rubric_warnings(questions[r.question_id], r))
+        if warnings:
+            findings.extend(_rubric_warnings(questions[r.question_id], r))
     if any(f.severity == "error" for f in findings):
         return None, findings
     ordered = [
@@ -428,7 +433,7 @@ def _rubric_warnings(question: Question, rubric: Rubric) -> list[Finding]:
 
 def load_bank(bank_dir: str | Path | None = None) -> Bank:
     """The validated bank; raises BankError naming the first error (``grader bank check`` lists all)."""
-    bank, findings = inspect_bank(bank_dir)
+    bank, findings = inspect_bank(bank_dir, warnings=False)
     if bank is None:
         errors = [f for f in findings if f.severity == "error"]
         first = errors[0]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ConfigError
+from grader.yamlio import safe_load
 from grader.metrics.bertscore import BertScoreResult
 from grader.metrics.keywords import KeywordResult
 from grader.metrics.rouge import RougeResult
@@ -86,7 +87,7 @@ def load_config(path: str | Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read weights file: {exc.strerror or exc}", path=path) from None
     try:
-        data = yaml.safe_load(raw.decode("utf-8-sig"))
+        data = safe_load(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError("weights file is not valid UTF-8", path=path, line=line) from None

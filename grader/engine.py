@@ -157,12 +157,20 @@ class Grader:
         others = [q for q in self.bank if q.reference.strip()]
         if margin <= 0 or len(others) < 2:
             return [None] * len(answers)
-        flat_answers = [a for a in answers for _ in others]
-        flat_refs = [[o.reference] for _ in answers for o in others]
+        # The guard needs a rubric (it never fires without one): only those answers are compared.
+        gated = [i for i, q in enumerate(questions) if q.rubric is not None and "keywords" in self.metrics]
+        if not gated:
+            return [None] * len(answers)
+        flat_answers = [answers[i] for i in gated for _ in others]
+        flat_refs = [[o.reference] for _ in gated for o in others]
         scores = self.bert.score_many(flat_answers, flat_refs, keep=True)
+        rows = {i: scores[k * len(others) : (k + 1) * len(others)] for k, i in enumerate(gated)}
         out = []
         for i, (question, bert) in enumerate(zip(questions, berts)):
-            row = scores[i * len(others) : (i + 1) * len(others)]
+            if i not in rows:
+                out.append(None)
+                continue
+            row = rows[i]
             best = max(((s.f1, o.id) for s, o in zip(row, others) if o.id != question.id), default=None)
             out.append((best[1], best[0]) if best and best[0] > bert.f1 + margin else None)
         return out

@@ -102,6 +102,7 @@ class _Encoded:
     weights: "object"  # torch.Tensor [tokens], idf weights (0 for [CLS]/[SEP])
     empty: bool
     ids: tuple[int, ...] = ()  # word-piece ids, [CLS] and [SEP] included
+    id_tensor: "object" = None  # the same as a tensor, made on first use
 
 
 class BertScoreMetric:
@@ -125,6 +126,7 @@ class BertScoreMetric:
         self._tokenizer = None
         self._idf_dict = None
         self._cache: dict[str, _Encoded] = {}
+        self._piece_tensors: dict[frozenset[int], object] = {}
 
     # ------------------------------------------------------------------ set-up
 
@@ -264,11 +266,21 @@ class BertScoreMetric:
             return p, r, f
         import torch
 
-        keep = torch.tensor([i not in demote for i in ref.ids], dtype=ref.weights.dtype)
-        weights = ref.weights * keep
+        if ref.id_tensor is None:
+            ref.id_tensor = torch.tensor(ref.ids, dtype=torch.long)
+        keep = ~torch.isin(ref.id_tensor, self._piece_tensor(demote))
+        weights = ref.weights * keep.to(ref.weights.dtype)
         total = float(weights.sum())
         dr = float((best_for_ref * weights).sum() / total) if total > 0 else r
         return p, r, f, dr
+
+    def _piece_tensor(self, pieces: frozenset[int]):
+        import torch
+
+        cached = self._piece_tensors.get(pieces)
+        if cached is None:
+            cached = self._piece_tensors[pieces] = torch.tensor(sorted(pieces), dtype=torch.long)
+        return cached
 
     def question_pieces(self, question: str) -> frozenset[int]:
         """Word-piece ids of a question's content words: weighted 0 in the demoted recall."""
