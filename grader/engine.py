@@ -107,11 +107,14 @@ class Grader:
         return self.grade_many([(question_id, answer)])[0]
 
     def grade_many(self, pairs: Iterable[tuple[str, str]],
-                   extra_references: Sequence[Sequence[str]] | None = None) -> list[QuestionReport]:
+                   extra_references: Sequence[Sequence[str]] | None = None,
+                   progress=None) -> list[QuestionReport]:
         """Grade (question id, answer) pairs; BERTScore for all of them in one batched pass.
 
         ``extra_references`` (one list per pair) adds accepted answers for that pair only, on top of the
-        question's reference and exemplars: ``grader evaluate --exemplars`` uses it.
+        question's reference and exemplars: ``grader evaluate --exemplars`` uses it. Pass the whole batch in
+        one call: texts are sorted by length across it, so padding is least (in chunks of 64, 1,418 Mohler
+        answers took 15 s; in one call, 8 s). ``progress(done, total)`` follows the model batches.
         """
         pairs = list(pairs)
         if extra_references is not None and len(extra_references) != len(pairs):
@@ -136,7 +139,7 @@ class Grader:
         closer: list[tuple[str, float] | None] = [None] * len(pairs)
         if "bertscore" in self.metrics and pairs:
             berts = self.bert.score_many(answers, references, keep=True,
-                                         questions=[q.question for q in questions])
+                                         questions=[q.question for q in questions], progress=progress)
             if self.config.uses_feature("reference_demoted_bertscore_recall"):
                 # The answer as encoded above against references re-encoded without the question's words:
                 # only the (few, cached) references cost a model pass.

@@ -201,7 +201,7 @@ class Evaluation:
 
 def evaluate(rows: list[GradedRow], grader_factory: Callable[[Bank], object], bank: Bank | None,
              dataset_sha256: str, exemplars: int = 0, max_score: float | None = None,
-             progress: Callable[[int, int], None] | None = None, chunk: int = 64) -> Evaluation:
+             progress: Callable[[int, int], None] | None = None, chunk: int = 4096) -> Evaluation:
     """Grade every row (batched, in input order) and keep the reports for the agreement figures."""
     # Rows of bank questions are graded exactly as `grader grade` grades them (the bank, its idf, its
     # rubrics); the other questions form a bank of their own, graded from their references.
@@ -216,8 +216,14 @@ def evaluate(rows: list[GradedRow], grader_factory: Callable[[Bank], object], ba
         index = [i for i, b in enumerate(in_bank) if b is kind]
         for start in range(0, len(index), chunk):
             part = index[start : start + chunk]
+            offset = done
+
+            def step(encoded: int, total: int, offset=offset, size=len(part)) -> None:
+                if progress and total:
+                    progress(offset + int(size * encoded / total), len(rows))
+
             graded = graders[kind].grade_many([(rows[i].id, rows[i].answer) for i in part],
-                                              [extras[i] for i in part])
+                                              [extras[i] for i in part], progress=step)
             for i, report in zip(part, graded):
                 reports[i] = report
             done += len(part)

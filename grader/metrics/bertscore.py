@@ -154,7 +154,7 @@ class BertScoreMetric:
 
     # ------------------------------------------------------------------ encoding
 
-    def _encode(self, texts: list[str]) -> None:
+    def _encode(self, texts: list[str], progress=None) -> None:
         """Encode the texts not yet cached, windows of all texts batched together, longest first."""
         import torch
 
@@ -178,6 +178,8 @@ class BertScoreMetric:
         window_embeddings: dict[int, torch.Tensor] = {}
         with torch.no_grad():
             for b in range(0, len(order), self.batch_size):
+                if progress:
+                    progress(b, len(order))
                 batch = [order[k] for k in range(b, min(b + self.batch_size, len(order)))]
                 length = max(len(windows[k][2]) for k in batch)
                 ids = torch.full((len(batch), length), tok.pad_token_id, dtype=torch.long)
@@ -298,16 +300,17 @@ class BertScoreMetric:
         return tuple((v - b) / (1 - b) for v, b in zip(values, baseline))
 
     def score_many(self, answers: list[str], references: list[list[str]], keep: bool = False,
-                   questions: list[str] | None = None) -> list[BertScoreResult]:
+                   questions: list[str] | None = None, progress=None) -> list[BertScoreResult]:
         """Score each answer against its references (best of each measure). One encoding pass for all.
 
-        With ``questions`` (one per answer) the demoted recall is computed too. Answer encodings are dropped
+        With ``questions`` (one per answer) the demoted recall is computed too; ``progress(done, total)`` follows
+        the encoding (the slow part), in model batches. Answer encodings are dropped
         afterwards (memory stays flat over a long batch) unless ``keep``.
         """
         if len(answers) != len(references) or (questions is not None and len(questions) != len(answers)):
             raise ValueError(f"{len(answers)} answers but {len(references)} reference lists"
                              + (f" and {len(questions)} questions" if questions is not None else ""))
-        self._encode([r for refs in references for r in refs] + list(answers))
+        self._encode([r for refs in references for r in refs] + list(answers), progress)
         pieces: dict[str, frozenset[int]] = {}
         out = []
         for i, (answer, refs) in enumerate(zip(answers, references)):
