@@ -56,7 +56,8 @@ PAIRS_SCRIPT = """
 import json, resource, sys, time
 mode, path, layer, factor = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 data = json.load(open(path))
-pairs = data["pairs"] * factor
+# Copies are made distinct (a marker word appended) so that a larger batch is really more text to encode.
+pairs = [(q, a if k == 0 else f"{a} ({k})", r) for k in range(factor) for q, a, r in data["pairs"]]
 if mode == "bare":
     import importlib.util
     from pathlib import Path
