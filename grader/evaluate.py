@@ -70,21 +70,16 @@ def read_dataset(path: str | Path, columns: dict[str, str] | None = None) -> tup
     return rows, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def dataset_bank(rows: list[GradedRow], bank: Bank | None) -> Bank:
-    """A bank for the data set: bank questions where the id is one, else the row's question and reference."""
+def dataset_bank(rows: list[GradedRow]) -> Bank:
+    """A bank of the data set's own questions, each graded from its reference answer alone (no rubric)."""
     questions: dict[str, Question] = {}
     for r in rows:
         if r.id in questions:
             continue
-        if bank is not None and r.id in bank:
-            questions[r.id] = bank.get(r.id)
-        else:
-            if not r.reference:
-                raise InputError(f"question {r.id!r} has no reference answer and is not in the bank",
-                                 field="reference")
-            questions[r.id] = Question(r.id, r.question, "Medium", ("dataset",), r.reference)
-    return Bank(bank.root if bank is not None else "<dataset>", tuple(questions.values()),
-                dict(bank.file_hashes) if bank is not None else {})
+        if not r.reference:
+            raise InputError(f"question {r.id!r} has no reference answer and is not in the bank", field="reference")
+        questions[r.id] = Question(r.id, r.question, "Medium", ("dataset",), r.reference)
+    return Bank("<dataset>", tuple(questions.values()), {})
 
 
 def select_exemplars(rows: list[GradedRow], k: int) -> list[list[str]]:
@@ -207,7 +202,7 @@ def evaluate(rows: list[GradedRow], grader_factory: Callable[[Bank], object], ba
     # rubrics); the other questions form a bank of their own, graded from their references.
     in_bank = [bank is not None and r.id in bank for r in rows]
     graders = {True: grader_factory(bank) if any(in_bank) else None,
-               False: grader_factory(dataset_bank([r for r, b in zip(rows, in_bank) if not b], None))
+               False: grader_factory(dataset_bank([r for r, b in zip(rows, in_bank) if not b]))
                if not all(in_bank) else None}
     extras = select_exemplars(rows, exemplars)
     reports: list = [None] * len(rows)

@@ -50,7 +50,7 @@ def features(rows: list[GradedRow], layer: int) -> np.ndarray:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
         yaml.safe_dump(data, fh)
     config = load_config(fh.name)
-    grader = Grader(dataset_bank(rows, None), metrics="rouge,bertscore", config=config)
+    grader = Grader(dataset_bank(rows), metrics="rouge,bertscore", config=config)
     out = []
     for start in range(0, len(rows), 128):
         part = rows[start : start + 128]
