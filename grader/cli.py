@@ -243,7 +243,6 @@ def grade(
     """
     with _handled():
         from grader.bank import load_bank
-        from grader.combine import load_config
         from grader.engine import Grader
         from grader.errors import InputError
         from grader.render import FORMATS, print_text, to_json, to_markdown

@@ -29,7 +29,6 @@ import argparse
 import hashlib
 import itertools
 import json
-import math
 import os
 import re
 import sys
