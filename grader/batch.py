@@ -146,6 +146,32 @@ def is_current(saved: dict, transcript: TranscriptResult, signature: dict) -> bo
         return False
 
 
+def split_by_candidate(transcript) -> list:
+    """One transcript per candidate when a file holds several (a cohort CSV with a ``candidate`` column).
+
+    Each part keeps its candidate's answers and the interviewer turns just before them; the report's
+    ``source`` is then ``file#Candidate Name``. A file with one candidate (or one named with --candidate)
+    is returned as it is.
+    """
+    import dataclasses
+
+    speakers = list(dict.fromkeys(t.speaker for t in transcript.turns if t.role == "candidate" and t.speaker))
+    if transcript.candidate is not None or len(speakers) < 2:
+        return [transcript]
+    parts = []
+    for name in speakers:
+        turns, pending = [], []
+        for turn in transcript.turns:
+            if turn.role == "candidate":
+                if turn.speaker == name:
+                    turns += [*pending, turn]
+                pending = []
+            else:
+                pending.append(turn)
+        parts.append(dataclasses.replace(transcript, turns=tuple(turns), candidate=name))
+    return parts
+
+
 def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None = None,
                 input_format: str | None = None, candidate: str | None = None,
                 progress: Callable[[str, int, int], None] | None = None,
@@ -173,9 +199,12 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
         except OSError as exc:
             failures.append(InputError(f"cannot read: {exc.strerror or exc}", path=path))
             continue
-        exchanges, unmatched = segment(transcript, matcher)
-        results.append(TranscriptResult(str(path), transcript.candidate, transcript.format, exchanges, unmatched,
-                                        input_sha256=digest))
+        parts = split_by_candidate(transcript)
+        for part in parts:
+            exchanges, unmatched = segment(part, matcher)
+            source = str(path) if len(parts) == 1 else f"{path}#{part.candidate}"
+            results.append(TranscriptResult(source, part.candidate, part.format, exchanges, unmatched,
+                                            input_sha256=digest))
         if progress:
             progress("parse", n, len(files))
     signature = grader.signature

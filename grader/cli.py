@@ -281,6 +281,16 @@ def grade(
 # --------------------------------------------------------------------------- batch
 
 
+def _report_name(names: dict[str, str], transcript) -> str:
+    """File stem of a transcript's report: the input's name, plus the candidate when a file held several."""
+    import re
+
+    path, _, who = transcript.source.partition("#")
+    if not who:
+        return names[path]
+    return f"{names[path]}-{re.sub(r'[^a-z0-9]+', '-', who.lower()).strip('-') or 'candidate'}"
+
+
 def _report_names(sources: list[str]) -> dict[str, str]:
     """A file stem per transcript; inputs sharing a name get a short hash of their path."""
     import hashlib
@@ -362,7 +372,7 @@ def batch(
         def saved_report(t) -> Optional[dict]:
             from grader.schemas import load_report
 
-            path = output_dir / f"{names[t.source]}.json"
+            path = output_dir / f"{_report_name(names, t)}.json"
             if not path.is_file():
                 return None
             try:
@@ -377,7 +387,7 @@ def batch(
                 data = t.to_dict(signature)
                 text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else render(
                     "transcript", data, fmt, topics)
-                write_atomic(output_dir / f"{names[t.source]}.{fmt}", text)
+                write_atomic(output_dir / f"{_report_name(names, t)}.{fmt}", text)
             finished.append(t)
 
         def record_finished() -> None:

@@ -101,7 +101,12 @@ def test_batch_cli_writes_reports_and_summary(tmp_path):
     result = runner.invoke(app, ["batch", str(SAMPLES), "--output-dir", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output
     reports = sorted(p.name for p in out.glob("*.json"))
-    assert "summary.json" in reports and "dana-lee.json" in reports and len(reports) == 7
+    # 6 files, 7 candidates: the cohort CSV holds two, each gets a report of their own
+    assert "summary.json" in reports and "dana-lee.json" in reports and len(reports) == 8
+    assert {"cohort-pairs-mia-torres.json", "cohort-pairs-ken-ito.json"} <= set(reports)
+    ken = json.loads((out / "cohort-pairs-ken-ito.json").read_text())
+    assert ken["candidate"] == "Ken Ito" and ken["source"].endswith("cohort-pairs.csv#Ken Ito")
+    assert [a["question_id"] for a in ken["answers"] if a["question_id"]] == ["q03", "q15", "q13"]
     data = json.loads((out / "dana-lee.json").read_text())
     assert {"source", "candidate", "overall_score", "answers", "unmatched"} <= set(data)
     assert data["candidate"] == "Dana Lee"
@@ -115,7 +120,7 @@ def test_batch_cli_writes_reports_and_summary(tmp_path):
             assert isinstance(answer["feedback"], list)
     assert any("proud" in u["text"] for u in data["unmatched"])
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["transcripts"] == 6 and summary["failed"] == []
+    assert summary["transcripts"] == 7 and summary["failed"] == []
     assert set(summary["per_question"]["q09"]) == {"n", "mean", "min", "max"}
     assert summary["per_question"]["q09"]["n"] == 3
     md = runner.invoke(app, ["batch", str(SAMPLES / "priya-nair.md"), "-o", str(out), "--format", "md"])
