@@ -44,6 +44,7 @@ class Grader:
         self.config = config if config is not None else load_config()
         self._rouge = None
         self._bert = None
+        self._signature = None
 
     # ------------------------------------------------------------------ metric objects (lazy)
 
@@ -72,6 +73,10 @@ class Grader:
 
     @property
     def signature(self) -> dict:
+        """How reports are computed. Built once per configuration (library versions are looked up on disk)."""
+        key = (id(self.config), self.metrics)
+        if self._signature is not None and self._signature[0] == key:
+            return self._signature[1]
         sigs = {}
         if "rouge" in self.metrics:
             from grader.metrics.rouge import SIGNATURE
@@ -81,7 +86,8 @@ class Grader:
             sigs["bertscore"] = self.bert.signature
         if "keywords" in self.metrics:
             sigs["keywords"] = {"matching": "stem+synonyms+typos+formulas", "negation_aware_pitfalls": True}
-        return build_signature(self.bank, self.config, self.metrics, sigs)
+        self._signature = (key, build_signature(self.bank, self.config, self.metrics, sigs))
+        return self._signature[1]
 
     # ------------------------------------------------------------------ grading
 
