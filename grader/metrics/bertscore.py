@@ -1,18 +1,20 @@
 """BERTScore with the bundled all-MiniLM-L6-v2, offline, idf-weighted, rescaled, and without truncation.
 
-We load the model and tokenizer through bert-score (``bert_score.utils.get_model`` cuts the model to
-``num_layers`` exactly as ``BERTScorer`` does) and compute the greedy cosine matching ourselves, because
-bert-score truncates every text at the model's 512-token window: a long answer would be graded on its first
-page only. Here a long text is encoded in overlapping windows and each token keeps the embedding from the
+The metric is bert-score's (Zhang et al., 2020): greedy cosine matching of contextual embeddings, idf weights,
+rescaling with a baseline. We compute it ourselves for two reasons. Speed: the encoder (``encoder.py``) runs
+BERT in plain torch from the bundled safetensors file, because importing transformers and building the model
+through it costs more than torch itself on a cold start. Length: bert-score truncates every text at the model's
+512-token window, so a long answer would be graded on its first page only. Here a long text is encoded in overlapping windows and each token keeps the embedding from the
 window where it sits most centrally; for texts that fit in one window the result equals ``BERTScorer.score``
-(tests check this to 5 decimals).
+(tests check this to 5 decimals, with bert-score loading the model through transformers).
 
-torch, transformers and bert-score are imported only when the first text is encoded.
+torch and tokenizers are imported only when the first text is encoded; transformers and bert-score never are.
 """
 from __future__ import annotations
 
 import csv
 import importlib.util
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,30 +35,37 @@ _MODELS: dict[tuple[str, int], tuple[object, object]] = {}  # (model dir, layer)
 
 
 def _load_model(layer: int):
-    """Tokenizer and model cut to ``layer``, loaded once per process and shared by every scorer."""
+    """Tokenizer and encoder cut to ``layer``, loaded once per process and shared by every scorer."""
     global MODEL_LOADS
-    path = str(model_dir())
-    key = (path, layer)
+    path = model_dir()
+    key = (str(path), layer)
     if key not in _MODELS:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
-        from transformers.utils import logging as hf_logging
 
-        from grader._lazy import bert_score_utils
+        from grader.metrics.encoder import BertEncoder, WordPieceTokenizer
 
-        utils = bert_score_utils()
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        # Two cores here: more threads than cores only adds contention; past 4 the small model gains nothing.
         torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-        tokenizer = utils.get_tokenizer(path, use_fast=False)
-        model = utils.get_model(path, layer, all_layers=False)
-        model.eval()
+        _MODELS[key] = (WordPieceTokenizer(path), BertEncoder(path, layer))
         MODEL_LOADS += 1
-        _MODELS[key] = (tokenizer, model)
     return _MODELS[key]
+
+
+def idf_weights(sentences: list[str], tokenizer) -> tuple[dict[int, float], float]:
+    """Inverse document frequency per word piece over ``sentences``, and the value for an unseen piece.
+
+    As ``bert_score.utils.get_idf_dict``: a sentence counts each piece once, [CLS]/[SEP] and the 512-token
+    truncation included, idf = log((N + 1) / (count + 1)).
+    """
+    from collections import Counter
+
+    counts: Counter[int] = Counter()
+    for sentence in sentences:
+        ids = tokenizer.encode(sentence.strip())[:WINDOW]
+        counts.update({tokenizer.cls_token_id, *ids, tokenizer.sep_token_id})
+    n = len(sentences)
+    return {piece: math.log((n + 1) / (c + 1)) for piece, c in counts.items()}, math.log(n + 1)
 
 
 def model_dir() -> Path:
@@ -125,6 +134,7 @@ class BertScoreMetric:
         self._model = None
         self._tokenizer = None
         self._idf_dict = None
+        self._idf_unseen = 0.0
         self._cache: dict[str, _Encoded] = {}
         self._piece_tensors: dict[frozenset[int], object] = {}
 
@@ -132,25 +142,21 @@ class BertScoreMetric:
 
     @property
     def signature(self) -> dict:
-        import importlib.metadata as md
-
         return {"model": MODEL_NAME, "layer": self.layer, "idf": "bank-references" if self.idf else "none",
                 "rescaled": bool(self.baseline), "baseline": self.baseline_name or "none",
-                "window": WINDOW, "stride": STRIDE, "bert_score": md.version("bert-score")}
+                "window": WINDOW, "stride": STRIDE, "encoder": "grader.metrics.encoder"}
 
     def _load(self) -> None:
         if self._model is not None:
             return
         self._tokenizer, self._model = _load_model(self.layer)
         if self.idf:
-            from grader._lazy import bert_score_utils
-
-            self._idf_dict = bert_score_utils().get_idf_dict(self._idf_sentences, self._tokenizer, nthreads=0)
+            self._idf_dict, self._idf_unseen = idf_weights(self._idf_sentences, self._tokenizer)
 
     def _weight(self, token_id: int) -> float:
         if token_id in (self._tokenizer.cls_token_id, self._tokenizer.sep_token_id):
             return 0.0
-        return float(self._idf_dict[token_id]) if self._idf_dict is not None else 1.0
+        return self._idf_dict.get(token_id, self._idf_unseen) if self._idf_dict is not None else 1.0
 
     # ------------------------------------------------------------------ encoding
 
@@ -167,8 +173,7 @@ class BertScoreMetric:
         tok = self._tokenizer
         windows: list[tuple[int, int, list[int]]] = []  # (text index, window start, ids with specials)
         token_ids: list[list[int]] = []
-        for i, text in enumerate(todo):
-            ids = tok.encode(text.strip(), add_special_tokens=False) if text.strip() else []
+        for i, ids in enumerate(tok.encode_batch([text.strip() for text in todo])):
             token_ids.append(ids)
             starts = [0] if len(ids) <= WINDOW else list(range(0, len(ids) - WINDOW + STRIDE, STRIDE))
             for start in starts:
@@ -188,7 +193,7 @@ class BertScoreMetric:
                     seq = windows[k][2]
                     ids[row, : len(seq)] = torch.tensor(seq)
                     mask[row, : len(seq)] = 1
-                out = self._model(ids, attention_mask=mask)[0]
+                out = self._model(ids, mask)
                 for row, k in enumerate(batch):
                     window_embeddings[k] = out[row, : len(windows[k][2])]
         by_text: dict[int, list[tuple[int, torch.Tensor]]] = {}
@@ -290,7 +295,7 @@ class BertScoreMetric:
 
         self._load()
         content = " ".join(w for w in words(question) if w not in STOPWORDS)
-        return frozenset(self._tokenizer.encode(content, add_special_tokens=False)) if content else frozenset()
+        return frozenset(self._tokenizer.encode(content)) if content else frozenset()
 
     def _rescale(self, values: tuple[float, ...]) -> tuple[float, ...]:
         """(x - b) / (1 - b) per measure; a demoted recall is rescaled with the recall baseline."""
