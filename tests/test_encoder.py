@@ -61,7 +61,6 @@ def test_long_text_is_not_truncated(tokenizer):
 def test_hidden_states_equal_transformers(tokenizer, layer):
     """Padded batch, every layer we may use: the same states as bert-score's model, on the real tokens."""
     import torch
-
     from bert_score.utils import get_model
 
     reference = get_model(str(model_dir()), layer, all_layers=False).eval()
