@@ -1,6 +1,7 @@
 """Our metric implementations against the reference implementations they wrap, and their edge cases."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -100,18 +101,33 @@ def test_empty_answer_gives_zero_raw_scores(bert):
     assert bert.score_many([""], [["Some reference."]])[0].f1 == pytest.approx(raw[2])
 
 
-def test_lexical_grading_never_imports_torch(tmp_path):
-    """`grader grade --metrics keywords,rouge` must not import torch, transformers or bert_score."""
-    code = ("import sys; from grader.cli import app; "
+HEAVY = ("torch", "transformers", "bert_score", "nltk")
+
+
+def _heavy_modules_after_grade(tmp_path, *options: str) -> tuple[list[str], list[str]]:
+    """In a fresh process, `grader grade -q q09 OPTIONS`: the heavy modules it imported and the metrics reported."""
+    code = ("import json, sys; from grader.cli import app; "
             "from typer.testing import CliRunner; "
-            "r = CliRunner().invoke(app, ['grade', '-q', 'q09', '--metrics', 'keywords,rouge', '--format', 'json', "
+            f"r = CliRunner().invoke(app, ['grade', '-q', 'q09', *{list(options)!r}, '--format', 'json', "
             "'--answer', 'LoRA learns a low-rank update BA.']); "
             "assert r.exit_code == 0, r.output; "
-            "heavy = [m for m in ('torch', 'transformers', 'bert_score', 'nltk') if m in sys.modules]; "
-            "print('HEAVY', heavy)")
+            f"print(json.dumps([[m for m in {HEAVY!r} if m in sys.modules], sorted(json.loads(r.stdout)['metrics'])]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "HEAVY []" in out.stdout
+    heavy, metrics = json.loads(out.stdout.strip().splitlines()[-1])
+    return heavy, metrics
+
+
+def test_lexical_grading_never_imports_torch(tmp_path):
+    """`grader grade --metrics keywords,rouge` must not import torch, transformers, bert_score or nltk."""
+    heavy, metrics = _heavy_modules_after_grade(tmp_path, "--metrics", "keywords,rouge")
+    assert heavy == [] and "bertscore" not in metrics
+
+
+def test_grading_with_bertscore_never_imports_transformers(tmp_path):
+    """The full grade path loads the model with torch alone (see grader/metrics/encoder.py)."""
+    heavy, metrics = _heavy_modules_after_grade(tmp_path)
+    assert heavy == ["torch"] and "bertscore" in metrics
 
 
 def test_model_is_loaded_once_per_process(bank):

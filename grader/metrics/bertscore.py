@@ -4,9 +4,10 @@ The metric is bert-score's (Zhang et al., 2020): greedy cosine matching of conte
 rescaling with a baseline. We compute it ourselves for two reasons. Speed: the encoder (``encoder.py``) runs
 BERT in plain torch from the bundled safetensors file, because importing transformers and building the model
 through it costs more than torch itself on a cold start. Length: bert-score truncates every text at the model's
-512-token window, so a long answer would be graded on its first page only. Here a long text is encoded in overlapping windows and each token keeps the embedding from the
-window where it sits most centrally; for texts that fit in one window the result equals ``BERTScorer.score``
-(tests check this to 5 decimals, with bert-score loading the model through transformers).
+512-token window, so a long answer would be graded on its first page only. Here a long text is encoded in
+overlapping windows and each token keeps the embedding from the window where it sits most centrally; for texts
+that fit in one window the result equals ``BERTScorer.score`` (tests check this to 5 decimals, with bert-score
+loading the model through transformers).
 
 torch and tokenizers are imported only when the first text is encoded; transformers and bert-score never are.
 """
