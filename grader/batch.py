@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +25,27 @@ TRANSCRIPT_SUFFIXES = (".txt", ".md", ".markdown", ".json", ".jsonl", ".csv", ".
 CHUNK = 128  # answers per grade_many call: larger batches pad less; an interruption loses at most one
 
 
-def expand_inputs(paths: Iterable[str]) -> tuple[list[Path], list[GraderError]]:
-    """Files as given, directories walked for transcript files, globs expanded; missing ones become errors."""
+def expand_inputs(paths: Iterable[str], exclude: Iterable[str | Path] = ()) -> tuple[list[Path], list[GraderError]]:
+    """Files as given, directories walked for transcript files, globs expanded; missing ones become errors.
+
+    Folder walks and globs skip ``exclude`` (the output folder: its reports are not transcripts); an input given
+    twice (``x``, ``dir/../x``, its absolute path) is graded once, under the first way it was given.
+    """
     found: list[Path] = []
     errors: list[GraderError] = []
+    skip = [Path(os.path.realpath(p)) for p in exclude]
+
+    def excluded(path: Path) -> bool:
+        real = Path(os.path.realpath(path))
+        return any(real == s or s in real.parents for s in skip)
+
     for raw in paths:
-        matches = sorted(glob.glob(raw, recursive=True)) if any(c in raw for c in "*?[") else [raw]
+        pattern = any(c in raw for c in "*?[")
+        matches = sorted(glob.glob(raw, recursive=True)) if pattern else [raw]
+        if pattern and not os.path.exists(raw):
+            matches = [m for m in matches if not excluded(Path(m))]
+        elif pattern:  # an existing file whose name holds [ or *: the file itself
+            matches = [raw]
         if not matches:
             errors.append(InputError("no file matches this pattern", path=raw))
         for item in matches:
@@ -36,7 +53,7 @@ def expand_inputs(paths: Iterable[str]) -> tuple[list[Path], list[GraderError]]:
             if path.is_dir():
                 files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
                                and not p.name.startswith(".") and p.name.lower() not in ("readme.md",)
-                               and not p.name.lower().startswith(("expected", "answer-")))
+                               and not p.name.lower().startswith(("expected", "answer-")) and not excluded(p))
                 if not files:
                     errors.append(InputError(f"no transcript files ({' '.join(TRANSCRIPT_SUFFIXES)}) in this "
                                              "folder", path=path))
@@ -45,8 +62,46 @@ def expand_inputs(paths: Iterable[str]) -> tuple[list[Path], list[GraderError]]:
                 found.append(path)
             else:
                 errors.append(InputError("file not found", path=path))
-    unique = list(dict.fromkeys(found))
-    return unique, errors
+    unique: dict[str, Path] = {}
+    for path in found:
+        unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values()), errors
+
+
+#: Report stems a transcript report may not take: batch writes these files itself.
+RESERVED_NAMES = ("summary", "answers")
+
+
+def _slug(name: str) -> str:
+    """A candidate's name as part of a file name: letters of any script and digits, runs of others as '-'."""
+    return re.sub(r"[\W_]+", "-", name.casefold()).strip("-") or "candidate"
+
+
+def assign_report_names(results: list["TranscriptResult"]) -> None:
+    """A unique file stem per transcript report, in input order (the same inputs give the same names).
+
+    The input's file name, with a short hash of its path when two inputs share a name, plus the candidate when a
+    file held several; names never collide (compared case-insensitively, as on macOS and Windows) and never
+    take a name batch writes itself (summary, answers): a later one gets -2, -3...
+    """
+    stems: dict[str, list[str]] = {}
+    for t in results:
+        stems.setdefault(Path(t.path).stem.casefold(), [])
+        if t.path not in stems[Path(t.path).stem.casefold()]:
+            stems[Path(t.path).stem.casefold()].append(t.path)
+    taken = {name.casefold() for name in RESERVED_NAMES}
+    for t in results:
+        stem = Path(t.path).stem or "transcript"
+        if len(stems[stem.casefold()]) > 1:
+            stem = f"{stem}-{hashlib.sha256(t.path.encode('utf-8', 'surrogatepass')).hexdigest()[:6]}"
+        if t.split:
+            stem = f"{stem}-{_slug(t.candidate or '')}"
+        name, n = stem, 1
+        while name.casefold() in taken:
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.casefold())
+        t.name = name
 
 
 @dataclass
@@ -59,6 +114,9 @@ class TranscriptResult:
     reports: dict[int, QuestionReport] = field(default_factory=dict)  # exchange index -> report
     input_sha256: str = ""
     saved: dict | None = None  # the report of an earlier run, complete and current: not graded again
+    path: str = ""  # the input file as given (``source`` adds ``#candidate`` when the file held several)
+    split: bool = False  # one of several candidates of one file
+    name: str = ""  # the report's file stem (assign_report_names)
 
     @property
     def overall_score(self) -> float | None:
@@ -204,9 +262,10 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
             exchanges, unmatched = segment(part, matcher)
             source = str(path) if len(parts) == 1 else f"{path}#{part.candidate}"
             results.append(TranscriptResult(source, part.candidate, part.format, exchanges, unmatched,
-                                            input_sha256=digest))
+                                            input_sha256=digest, path=str(path), split=len(parts) > 1))
         if progress:
             progress("parse", n, len(files))
+    assign_report_names(results)
     signature = grader.signature
     if saved is not None:
         for t in results:

@@ -111,13 +111,20 @@ def _record_history(flag: bool, db: Optional[Path], command: str, reports: list,
         _err_console().print(f"recorded {count} attempt(s) in {path}")
 
 
-def _emit(text: str, output: Optional[Path]) -> None:
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an output file that holds a person's work "
+                        "(mentor reviews, a calibration, a history database) instead of refusing.")]
+
+
+def _emit(text: str, output: Optional[Path], force: bool = False) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    from grader.io import write_atomic
+    from grader.io import locked, write_atomic
+    from grader.keep import guard_overwrite
 
-    write_atomic(output, text)
+    with locked(output):
+        guard_overwrite(output, force=force, text=text)
+        write_atomic(output, text)
     _err_console().print(f"wrote {output}")
 
 
@@ -230,8 +237,12 @@ def grade(
     calibration: CalibrationOption = None,
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
+    force: ForceOption = False,
 ):
     """Grade one answer to one bank question and explain the score.
+
+    Writing a JSON report over an earlier one keeps its mentor reviews (under orphaned_reviews when the answer
+    changed); another format over a reviewed report is refused without --force.
 
     Examples:
 
@@ -253,23 +264,36 @@ def grade(
                              field="--format")
         if output is not None:
             from grader.io import check_writable
+            from grader.keep import guard_overwrite
 
             check_writable(output)
+            guard_overwrite(output, force=force, keeps_reviews=fmt == "json")
         loaded = load_bank(bank)
         qid = resolve_question(loaded, question)
         text = _read_answer(answer, answer_file)
         grader = Grader(loaded, metrics=metrics, config=_config(weights, calibration, metrics))
         report = grader.grade(qid, text)
-        if fmt == "json":
+        if fmt == "json" and output is not None:
+            from grader.io import locked
+            from grader.keep import carry_reviews, read_existing
+            from grader.report import dumps
+
+            with locked(output):
+                data, on_answer, orphaned = carry_reviews("question", read_existing(output), report.to_dict())
+                _emit(dumps(data), output, force)
+            if on_answer or orphaned:
+                _err_console().print(f"kept {on_answer + orphaned} mentor review(s) of {output}"
+                                     + (" under orphaned_reviews (the answer changed)" if orphaned else ""))
+        elif fmt == "json":
             _emit(to_json(report), output)
         elif fmt == "md":
-            _emit(to_markdown(report), output)
+            _emit(to_markdown(report), output, force)
         elif fmt in ("html", "csv"):
             from grader.views import bank_topics, render
 
-            _emit(render("question", report.to_dict(), fmt, bank_topics(loaded)), output)
+            _emit(render("question", report.to_dict(), fmt, bank_topics(loaded)), output, force)
         elif output is not None:
-            _emit(to_markdown(report), output)
+            _emit(to_markdown(report), output, force)
         else:
             from rich.console import Console
 
@@ -279,29 +303,6 @@ def grade(
 
 
 # --------------------------------------------------------------------------- batch
-
-
-def _report_name(names: dict[str, str], transcript) -> str:
-    """File stem of a transcript's report: the input's name, plus the candidate when a file held several."""
-    import re
-
-    path, _, who = transcript.source.partition("#")
-    if not who:
-        return names[path]
-    return f"{names[path]}-{re.sub(r'[^a-z0-9]+', '-', who.lower()).strip('-') or 'candidate'}"
-
-
-def _report_names(sources: list[str]) -> dict[str, str]:
-    """A file stem per transcript; inputs sharing a name get a short hash of their path."""
-    import hashlib
-
-    stems = [Path(s).stem for s in sources]
-    out = {}
-    for source, stem in zip(sources, stems):
-        if stems.count(stem) > 1:
-            stem = f"{stem}-{hashlib.sha256(source.encode()).hexdigest()[:6]}"
-        out[source] = stem
-    return out
 
 
 @app.command()
@@ -360,8 +361,7 @@ def batch(
                              field="--input-format")
         check_writable(output_dir, folder=True)
         grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
-        files, failures = expand_inputs(paths)
-        names = _report_names([str(f) for f in files])
+        files, failures = expand_inputs(paths, exclude=[output_dir])
         console = _err_console()
         from grader.views import bank_topics, render
 
@@ -372,7 +372,7 @@ def batch(
         def saved_report(t) -> Optional[dict]:
             from grader.schemas import load_report
 
-            path = output_dir / f"{_report_name(names, t)}.json"
+            path = output_dir / f"{t.name}.json"
             if not path.is_file():
                 return None
             try:
@@ -380,14 +380,26 @@ def batch(
             except GraderError:
                 return None  # damaged or not a transcript report: graded again
 
+        carried = {"on_answers": 0, "orphaned": 0}
+        written: dict[int, dict] = {}  # id(transcript) -> its report as written (reviews carried over)
+
         def write_report(t) -> None:
+            from grader.io import locked
+            from grader.keep import carry_reviews, read_existing
+
             if t.saved is None:
                 if not signature:
                     signature.update(grader.signature)
                 data = t.to_dict(signature)
-                text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else render(
-                    "transcript", data, fmt, topics)
-                write_atomic(output_dir / f"{_report_name(names, t)}.{fmt}", text)
+                json_path = output_dir / f"{t.name}.json"
+                with locked(json_path):  # a mentor's review saved meanwhile is read back, not overwritten
+                    data, on_answers, orphaned = carry_reviews("transcript", read_existing(json_path), data)
+                    text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else render(
+                        "transcript", data, fmt, topics)
+                    write_atomic(output_dir / f"{t.name}.{fmt}", text)
+                written[id(t)] = data
+                carried["on_answers"] += on_answers
+                carried["orphaned"] += orphaned
             finished.append(t)
 
         def record_finished() -> None:
@@ -411,7 +423,8 @@ def batch(
                                      saved=saved_report if resume else None, on_graded=write_report)
         except KeyboardInterrupt:
             failed = {f.path for f in failures}
-            left = [str(f) for f in files if str(f) not in {t.source for t in finished} and str(f) not in failed]
+            done_paths = {t.path for t in finished}
+            left = [str(f) for f in files if str(f) not in done_paths and str(f) not in failed]
             for failure in failures:
                 console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
             console.print(f"interrupted: {len(finished)} of {len(files)} transcript reports are in {output_dir}/ "
@@ -419,7 +432,7 @@ def batch(
                           "command with --resume to grade only what is left.", markup=False, highlight=False)
             record_finished()
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        written = [t.to_dict(result.signature) for t in result.transcripts]
+        reports = [written.get(id(t)) or t.to_dict(result.signature) for t in result.transcripts]
         summary = result.summary()
         write_atomic(output_dir / "summary.json", dumps(summary))
         write_atomic(output_dir / "summary.md", summary_markdown(summary))
@@ -427,10 +440,10 @@ def batch(
             write_atomic(output_dir / "summary.html", render("summary", summary, "html", topics))
         elif fmt == "csv":
             from grader.csvreport import answers_csv
-            from grader.views import answer_rows
+            from grader.views import answer_rows, orphan_rows
 
-            write_atomic(output_dir / "answers.csv", answers_csv(r for d in written
-                                                                 for r in answer_rows("transcript", d, topics)))
+            write_atomic(output_dir / "answers.csv", answers_csv(r for d in reports for r in (
+                *answer_rows("transcript", d, topics), *orphan_rows(d, topics))))
         for t in result.transcripts:
             if t.saved is not None:
                 console.print(f"{t.source}: report current, kept (--resume)", markup=False)
@@ -440,6 +453,10 @@ def batch(
             console.print(f"{t.source}: {t.candidate or '?'}, {matched} answers graded, overall {score}")
         for failure in result.failures:
             console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
+        if carried["on_answers"] or carried["orphaned"]:
+            console.print(f"carried over {carried['on_answers'] + carried['orphaned']} mentor review(s) from the "
+                          f"earlier reports: {carried['on_answers']} onto unchanged answers, {carried['orphaned']} "
+                          "kept under orphaned_reviews (their answer changed or is gone)", markup=False)
         console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
         record_finished()
         if result.failures:
@@ -470,6 +487,7 @@ def evaluate(
     bank: BankOption = None,
     weights: WeightsOption = None,
     calibration: CalibrationOption = None,
+    force: ForceOption = False,
 ):
     """Grade a human-graded CSV and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
 
@@ -497,7 +515,10 @@ def evaluate(
         if predictions is not None:
             from grader.io import check_writable
 
+            from grader.keep import guard_overwrite
+
             check_writable(predictions)
+            guard_overwrite(predictions, force=force)
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
                                               "answer": answer_col, "score": score_col})
         config = _config(weights, calibration, metrics)
@@ -547,6 +568,7 @@ def calibrate(
     alpha: Annotated[float, typer.Option("--alpha", help="Ridge regularisation strength.")] = 1.0,
     bank: BankOption = None,
     weights: WeightsOption = None,
+    force: ForceOption = False,
 ):
     """Fit how the metrics combine into a grade on your own graded answers (ridge regression).
 
@@ -571,6 +593,9 @@ def calibrate(
         if max_score is not None and not 0 < max_score < float("inf"):
             raise InputError(f"must be a positive number, got {max_score}", field="--max-score")
         check_writable(out)
+        from grader.keep import guard_overwrite
+
+        guard_overwrite(out, force=force)  # an earlier calibration (or a report, a history) is not replaced
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
                                               "answer": answer_col, "score": score_col})
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), console=_err_console(),

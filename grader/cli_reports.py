@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from grader.cli import BankOption, _emit, _err_console, _escape, _handled, app
+from grader.cli import BankOption, ForceOption, _emit, _err_console, _escape, _handled, app
 from grader.errors import EXIT_FINDINGS
 
 OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of "
@@ -65,11 +65,15 @@ def review(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the reviewed report here "
                       "(default: update REPORT in place).", show_default=False, readable=False)] = None,
     now: Annotated[Optional[str], typer.Option("--now", hidden=True, help="Fix the review time (tests).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --output: replace a file that holds other "
+                     "reviews.")] = False,
 ):
     """Add a mentor's grade and note to answers of a saved report, beside the automatic score.
 
     The automatic score is never changed; a later review of the same answer is added after the earlier one
-    and becomes the mentor's current grade. The file is rewritten atomically.
+    and becomes the mentor's current grade. Each review is saved as soon as it is entered (the file is
+    rewritten atomically, under a lock, so reviews given at the same time by others are kept too); Ctrl-C
+    keeps every review already entered.
 
     Examples:
 
@@ -80,27 +84,35 @@ def review(
       grader review reports/dana-lee.json            (asks for a grade and a note per answer)
     """
     with _handled():
-        import click
-
         from grader.clock import utc_now
-        from grader.errors import InputError
-        from grader.io import write_atomic
-        from grader.report import dumps
-        from grader.review import add_review, check_reviewer, select
+        from grader.errors import EXIT_INTERRUPTED, InputError
+        from grader.keep import guard_overwrite
+        from grader.review import check_reviewer, save_review, select
         from grader.schemas import load_report
 
         kind, data = load_report(report, kinds=("question", "transcript"))
         chosen = select(kind, data, question, number, path=str(report))
         when = utc_now(now)
-        added = 0
+        target = output or report
+        if output is not None:
+            from grader.io import check_writable
+
+            check_writable(output)
+            if output.resolve() != report.resolve():
+                guard_overwrite(output, force=force)
+        saved = {"n": 0}
+
+        def save(t, value: float, text: str, name: str) -> None:
+            source = target if saved["n"] or target == report else report
+            save_review(source, target, t, grade=value, note=text, reviewer=name, reviewed_at=when)
+            saved["n"] += 1
+
         if grade is not None:
             if len(chosen) > 1:
                 listing = ", ".join(f"{t.number} ({t.question_id})" for t in chosen)
                 raise InputError(f"the report has {len(chosen)} graded answers ({listing}); choose one with "
                                  "--question ID or --number N", path=report, field="--question")
-            data = add_review(kind, data, chosen[0], grade=grade, note=note or "", reviewer=check_reviewer(reviewer),
-                              reviewed_at=when)
-            added = 1
+            save(chosen[0], grade, note or "", check_reviewer(reviewer))
         else:
             if note is not None:
                 raise InputError("--note needs --grade (or leave both out to review interactively)", field="--note")
@@ -123,16 +135,20 @@ def review(
                     if value is None:
                         continue
                     text = typer.prompt("Note (optional)", default="", show_default=False)
-                    data = add_review(kind, data, t, grade=value, note=text, reviewer=name, reviewed_at=when)
-                    added += 1
-            except click.exceptions.Abort:
-                _err_console().print("input ended; keeping the reviews given so far")
-        target = output or report
-        if added == 0:
+                    save(t, value, text, name)
+                    console.print(f"[dim]saved to {_escape(str(target))}[/]", markup=True)
+            except (typer.Abort, KeyboardInterrupt) as exc:
+                interrupted = isinstance(exc, KeyboardInterrupt) or isinstance(exc.__context__, KeyboardInterrupt)
+                kept = f"{saved['n']} review(s) saved to {target}" if saved["n"] else f"{report} is unchanged"
+                if interrupted:
+                    _err_console().print(f"interrupted: {kept}", markup=False)
+                    raise typer.Exit(EXIT_INTERRUPTED) from None
+                _err_console().print(f"input ended; {kept}", markup=False)
+                return
+        if saved["n"] == 0:
             _err_console().print(f"no review added; {report} is unchanged")
             return
-        write_atomic(target, dumps(data))
-        _err_console().print(f"saved {added} review(s) to {target}")
+        _err_console().print(f"saved {saved['n']} review(s) to {target}")
 
 
 # --------------------------------------------------------------------------- report
@@ -146,6 +162,7 @@ def report_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="html, md, csv or json.")] = "html",
     output: OutputOption = None,
     bank: BankOption = None,
+    force: ForceOption = False,
 ):
     """Re-render a saved report as HTML, Markdown or CSV, with mentor grades beside the automatic scores.
 
@@ -168,7 +185,7 @@ def report_command(
         _check_format(fmt, RENDER_FORMATS)
         kind, data = load_report(report)
         topics = bank_topics(load_bank(bank)) if fmt != "json" else {}
-        _emit(render(kind, data, fmt, topics), output)
+        _emit(render(kind, data, fmt, topics), output, force)
 
 
 # --------------------------------------------------------------------------- agreement
@@ -180,6 +197,7 @@ def agreement(
                                            metavar="DIR", show_default=False, readable=False)],
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     output: OutputOption = None,
+    force: ForceOption = False,
 ):
     """Where mentors and grader disagree: by question and by metric, with Pearson's r and mean differences.
 
@@ -195,9 +213,9 @@ def agreement(
         _check_format(fmt, ("text", "json"))
         data, problems = compute(folder)
         if fmt == "json":
-            _emit(dumps(data), output)
+            _emit(dumps(data), output, force)
         else:
-            _emit(_agreement_text(data), output)
+            _emit(_agreement_text(data), output, force)
         for problem in problems:
             _err_console().print(f"[bold red]error:[/] {_escape(problem.one_line())}", markup=True)
         if problems:
@@ -261,6 +279,7 @@ def history(
                           "$GRADER_HISTORY_DB, else ~/.local/share/grader/history.sqlite3).", show_default=False,
                           readable=False)]
     = None,
+    force: ForceOption = False,
 ):
     """Scores over time from the progress history, with a trend per candidate and question.
 
@@ -284,14 +303,14 @@ def history(
             attempts = db.attempts(candidate, question)
             data = summarize(attempts, db.path, candidate, question)
         if fmt == "json":
-            _emit(dumps(data), output)
+            _emit(dumps(data), output, force)
             return
         if fmt == "html":
             from grader.htmlreport import history_html
 
-            _emit(history_html(data), output)
+            _emit(history_html(data), output, force)
             return
-        _emit(_history_text(data), output)
+        _emit(_history_text(data), output, force)
 
 
 def _history_text(data: dict) -> str:

@@ -9,7 +9,7 @@ import csv
 import io
 from collections.abc import Iterable
 
-from grader.views import answer_rows
+from grader.views import answer_rows, orphan_rows
 
 #: The answer columns, in order. Append new columns at the end; never reorder or rename.
 ANSWER_COLUMNS = (
@@ -54,4 +54,4 @@ def answers_csv(rows: Iterable[dict]) -> str:
 def render_csv(kind: str, data: dict, topics: dict[str, tuple[str, ...]] | None = None) -> str:
     if kind == "summary":
         return _table(CANDIDATE_COLUMNS, data["per_candidate"])
-    return answers_csv(answer_rows(kind, data, topics))
+    return answers_csv([*answer_rows(kind, data, topics), *orphan_rows(data, topics)])

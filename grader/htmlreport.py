@@ -300,6 +300,20 @@ def _reviews_html(row: dict) -> str:
     return "".join(out)
 
 
+def _orphans_html(data: dict, topics: dict) -> str:
+    """Mentor reviews kept from answers that a regrade changed or dropped (``orphaned_reviews``)."""
+    from grader.views import orphan_rows
+
+    rows = orphan_rows(data, topics)
+    if not rows:
+        return ""
+    items = "".join(f"<section class=\"item\"><h3>{_e(r['question_id'] or 'unmatched')} (earlier answer, "
+                    f"automatic {_num(r['score'])})</h3>{_reviews_html(r)}<div class=\"answer\">{_e(r['answer'])}"
+                    "</div></section>" for r in rows)
+    return ("<h2>Mentor reviews of earlier answers</h2><p class=\"meta\">These answers changed or are gone since "
+            "they were reviewed; the reviews are kept with the old text.</p>" + items)
+
+
 def _signature_html(signature: dict) -> str:
     from grader.signature import format_signature
 
@@ -339,7 +353,7 @@ def question_html(data: dict, topics: dict) -> str:
                         TOPIC_LEGEND))
     body = [head, _reviews_html(row), "<div class=\"grid\">" + "".join(charts) + "</div>",
             "<h2>Why this score</h2>", _feedback_html(row), _concepts_html(row),
-            "<h2>Answer</h2>", _answer_html(row), _signature_html(data["signature"])]
+            "<h2>Answer</h2>", _answer_html(row), _orphans_html(data, topics), _signature_html(data["signature"])]
     return page(f"{row['question_id']}: {row['question']} — {_num(row['score'])}/100", "\n".join(body))
 
 
@@ -401,7 +415,8 @@ def transcript_html(data: dict, topics: dict) -> str:
         unmatched = f"<details><summary>Not matched to the bank ({len(data['unmatched'])})</summary><ul>{items}</ul>" \
                     "</details>"
     body = [head, "<div class=\"grid\">" + "".join(charts) + "</div>", "<h2>Answers</h2>", "".join(table),
-            "".join(_answer_section(r) for r in graded), unmatched, _signature_html(data["signature"])]
+            "".join(_answer_section(r) for r in graded), unmatched, _orphans_html(data, topics),
+            _signature_html(data["signature"])]
     return page(f"Mock interview: {info['candidate']} — {_num(info['overall_score'])}/100", "\n".join(body))
 
 

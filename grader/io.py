@@ -1,6 +1,7 @@
 """Reading user files and writing reports safely (atomic writes, clear errors)."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -130,3 +131,39 @@ def write_atomic(path: str | Path, text: str) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write: {_reason(exc, path)}", path=path) from None
         raise
+
+
+_HELD: dict[str, int] = {}  # folder -> how many nested ``locked`` blocks of this process hold it
+
+
+@contextlib.contextmanager
+def locked(path: str | Path):
+    """Hold an exclusive lock for a read-modify-write of ``path``: two processes reviewing one report queue
+    instead of each writing back what it read (one review lost). The lock is taken on the folder (a report is
+    replaced by rename, so the file itself cannot carry it) and is re-entrant within a process; where fcntl is
+    missing (Windows), there is no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    folder = os.path.realpath(Path(path).parent)
+    if _HELD.get(folder):
+        _HELD[folder] += 1
+        try:
+            yield
+        finally:
+            _HELD[folder] -= 1
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield  # the folder cannot be opened (yet): the write that follows creates it or reports why
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[folder] = 1
+        yield
+    finally:
+        _HELD.pop(folder, None)
+        os.close(fd)  # closing releases the lock

@@ -62,7 +62,7 @@ def select(kind: str, data: dict, question: str | None = None, number: int | Non
 
 def check_grade(grade: float) -> float:
     if not math.isfinite(grade) or not GRADE_MIN <= grade <= GRADE_MAX:
-        raise InputError(f"the mentor's grade must be between {GRADE_MIN:g} and {GRADE_MAX:g}, got {grade:g}",
+        raise InputError(f"the mentor's grade must be between {GRADE_MIN:g} and {GRADE_MAX:g}, got {grade!r}",
                          field="--grade")
     return round(float(grade), 2)
 
@@ -81,6 +81,9 @@ def add_review(kind: str, data: dict, target: Target, *, grade: float, note: str
     entry = out if kind == "question" else out["answers"][target.number - 1]
     if entry.get("question_id") != target.question_id:
         raise InputError(f"answer {target.number} is not question {target.question_id}", field="--number")
+    if entry.get("answer") != target.answer:
+        raise InputError(f"answer {target.number} changed while it was being reviewed (the report was regraded); "
+                         "run 'grader review' again", field="--number")
     review = {"grade": check_grade(grade), "note": (note or "").strip(), "reviewer": check_reviewer(reviewer),
               "reviewed_at": reviewed_at}
     entry["reviews"] = [*entry.get("reviews", []), review]
@@ -90,3 +93,20 @@ def add_review(kind: str, data: dict, target: Target, *, grade: float, note: str
     if before != after:  # pragma: no cover - a guard on this function's own contract
         raise AssertionError("a review must not change the automatic results")
     return out
+
+
+def save_review(source, target, pick: Target, *, grade: float, note: str, reviewer: str, reviewed_at: str) -> dict:
+    """Add one review and write the report at once: read ``source`` afresh, add, write ``target`` atomically.
+
+    All of it happens under a lock (:func:`grader.io.locked`), so reviews saved at the same time by other
+    processes are read back and kept, never overwritten. Returns the report as written.
+    """
+    from grader.io import locked, write_atomic
+    from grader.report import dumps
+    from grader.schemas import load_report
+
+    with locked(target):
+        kind, data = load_report(source, kinds=("question", "transcript"))
+        data = add_review(kind, data, pick, grade=grade, note=note, reviewer=reviewer, reviewed_at=reviewed_at)
+        write_atomic(target, dumps(data))
+    return data

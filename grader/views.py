@@ -197,3 +197,19 @@ def render(kind: str, data: dict, fmt: str, topics: dict[str, tuple[str, ...]] |
         if kind == "summary":
             return md.summary_markdown(data)
     raise ValueError(f"cannot render a {kind} report as {fmt!r}; formats: {', '.join(RENDER_FORMATS)}")
+
+
+#: The band shown for a review kept from an earlier answer that a regrade no longer holds.
+ORPHANED_BAND = "earlier answer (review kept)"
+
+
+def orphan_rows(data: dict, topics: dict[str, tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
+    """One row per entry of ``orphaned_reviews``: the mentor's reviews of an answer that a regrade changed or
+    dropped, with the old answer text and its old automatic score; ``number`` is None (no longer in the list)."""
+    rows = []
+    for orphan in data.get("orphaned_reviews") or ():
+        entry = {"question_id": orphan.get("question_id"), "question": orphan.get("question", ""),
+                 "asked": orphan.get("asked", ""), "answer": orphan.get("answer", ""), "score": orphan.get("score"),
+                 "band": ORPHANED_BAND, "reviews": orphan.get("reviews") or []}
+        rows.append(_row(entry, None, topics or {}, data.get("source"), data.get("candidate")))
+    return rows

@@ -293,7 +293,7 @@ def test_review_round_trip(single, tmp_path):
     diff = f"{72.5 - before['score']:+.1f}"
     md = ok(invoke("report", path, "-f", "md")).stdout
     assert "Mentor's grade: 72.5" in md and f"automatic {before['score']:.1f}" in md and diff in md
-    assert "Good <i>intuition</i>" in md
+    assert "Good &lt;i&gt;intuition&lt;/i&gt;" in md and "<i>" not in md  # Markdown escapes HTML too
     page = ok(invoke("report", path, "-f", "html")).stdout
     assert "72.5" in page and diff in page and "Ana Ruiz" in page and "Good &lt;i&gt;intuition&lt;/i&gt;" in page
     _, rows = read_csv(ok(invoke("report", path, "-f", "csv")).stdout)
