@@ -134,6 +134,7 @@ def summarize(pairs: Iterable[Pair], directory: str, reports: int) -> dict:
 def agreement(folder: str | Path) -> tuple[dict, list[GraderError]]:
     pairs, reports, problems = collect(folder)
     if not pairs:
+        unread = f"; {len(problems)} file(s) could not be used, first {problems[0].one_line()}" if problems else ""
         raise InputError(f"no reviewed answers among {reports} report(s); add mentor grades with "
-                         "'grader review REPORT.json' first", path=folder)
+                         f"'grader review REPORT.json' first{unread}", path=folder)
     return summarize(pairs, str(folder), reports), problems

@@ -157,8 +157,11 @@ class Finding:
 def _read_yaml(path: Path, findings: list[Finding]) -> Any:
     import yaml
 
+    from grader.io import read_bytes_limited
+    from grader.yamlio import MAX_YAML_BYTES
+
     try:
-        raw = path.read_bytes()
+        raw = read_bytes_limited(path, MAX_YAML_BYTES)  # a regular file of bounded size (not a FIFO, /dev/zero)
     except OSError as exc:
         findings.append(Finding("error", str(path), f"cannot read file: {exc.strerror or exc}"))
         return None
@@ -351,7 +354,10 @@ def _parse_rubric(path: Path, data: Any, findings: list[Finding]) -> Rubric | No
 
 def _hash_file(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        from grader.io import read_bytes_limited
+        from grader.yamlio import MAX_YAML_BYTES
+
+        return hashlib.sha256(read_bytes_limited(path, MAX_YAML_BYTES)).hexdigest()[:16]
     except OSError:
         return "unreadable"
 

@@ -117,6 +117,18 @@ class TranscriptResult:
     path: str = ""  # the input file as given (``source`` adds ``#candidate`` when the file held several)
     split: bool = False  # one of several candidates of one file
     name: str = ""  # the report's file stem (assign_report_names)
+    truncated: dict[int, int] = field(default_factory=dict)  # exchange index -> length of an over-long answer
+
+    def graded_text(self, index: int, answer: str) -> str:
+        """The text graded for an answer: an answer over the grader's limit (turns joined, a runaway caption
+        file) is graded on its first part, cut at a space, and the report says so (``truncated_from``)."""
+        from grader.engine import MAX_ANSWER_CHARS
+
+        if len(answer) <= MAX_ANSWER_CHARS:
+            return answer
+        self.truncated[index] = len(answer)
+        cut = answer.rfind(" ", 0, MAX_ANSWER_CHARS + 1)
+        return answer[: cut if cut > MAX_ANSWER_CHARS // 2 else MAX_ANSWER_CHARS]
 
     @property
     def overall_score(self) -> float | None:
@@ -147,6 +159,8 @@ class TranscriptResult:
                 entry.update(data)
             else:
                 entry.update({"score": None, "band": None})
+            if index in self.truncated:
+                entry["truncated_from"] = self.truncated[index]
             answers.append(entry)
         covered = sorted({ex.question_id for ex in self.exchanges if ex.question_id})
         return {"schema_version": REPORT_SCHEMA_VERSION, "source": self.source, "candidate": self.candidate,
@@ -230,6 +244,36 @@ def split_by_candidate(transcript) -> list:
     return parts
 
 
+def _grade_isolated(grader, jobs: list, failures: list[GraderError]) -> list:
+    """Grade (transcript, index, exchange) jobs in one ``grade_many``; when that refuses an answer, grade
+    transcript by transcript so only the transcript holding it fails (its error naming file and line)."""
+    def grade(some):
+        texts = [(ex.question_id, t.graded_text(i, ex.answer)) for t, i, ex in some]
+        return [(t, i, r) for (t, i, _), r in zip(some, grader.grade_many(texts))]
+
+    try:
+        return grade(jobs)
+    except GraderError:
+        pass
+    out = []
+    transcripts = list({id(t): t for t, _, _ in jobs}.values())
+    for t in transcripts:
+        mine = [job for job in jobs if job[0] is t]
+        try:
+            out += grade(mine)
+        except GraderError:
+            for _, i, ex in mine:  # find the answer at fault, to name its line
+                try:
+                    grade([(t, i, ex)])
+                except GraderError as exc:
+                    failures.append(InputError(f"answer to {ex.question_id}: {exc.message}", path=t.path,
+                                               line=ex.line))
+                    break
+            else:  # pragma: no cover - grading failed only together
+                failures.append(InputError("its answers could not be graded", path=t.path))
+    return out
+
+
 def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None = None,
                 input_format: str | None = None, candidate: str | None = None,
                 progress: Callable[[str, int, int], None] | None = None,
@@ -281,13 +325,15 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
             chunk.append(queue.pop(0))
         jobs = [(t, i, ex) for t in chunk for i, ex in t.pending]
         if jobs:
-            reports = grader.grade_many([(ex.question_id, ex.answer) for _, _, ex in jobs])
-            for (t, i, _), report in zip(jobs, reports):
-                t.reports[i] = report
+            for t, report_index, report in _grade_isolated(grader, jobs, failures):
+                t.reports[report_index] = report
             done += len(jobs)
             if progress:
                 progress("grade", done, total)
-        if on_graded:
-            for t in chunk:
+        failed = {id(t) for t, _, _ in jobs if any(i not in t.reports for i, _ in t.pending)}
+        if failed:
+            results[:] = [t for t in results if id(t) not in failed]
+        for t in chunk:
+            if id(t) not in failed and on_graded:
                 on_graded(t)
     return BatchResult(results, failures, signature)

@@ -451,6 +451,12 @@ def batch(
             matched = sum(1 for e in t.exchanges if e.question_id)
             score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
             console.print(f"{t.source}: {t.candidate or '?'}, {matched} answers graded, overall {score}")
+            for index, length in sorted(t.truncated.items()):
+                from grader.engine import MAX_ANSWER_CHARS
+
+                console.print(f"  {t.path}:{t.exchanges[index].line}: the answer to "
+                              f"{t.exchanges[index].question_id} is {length:,} characters; graded the first "
+                              f"{MAX_ANSWER_CHARS:,} (truncated_from in the report)", markup=False)
         for failure in result.failures:
             console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
         if carried["on_answers"] or carried["orphaned"]:
@@ -474,6 +480,9 @@ def evaluate(
     question_col: Annotated[str, typer.Option("--question-col", help="Question text column.")] = "question",
     reference_col: Annotated[str, typer.Option("--reference-col", help="Reference answer column.")]
     = "desired_answer",
+    references_sep: Annotated[Optional[str], typer.Option(
+        "--references-sep", help="The reference column holds several accepted answers separated by this "
+        "(e.g. ' || ' for SemEval-2013's all_references).", show_default=False)] = None,
     answer_col: Annotated[str, typer.Option("--answer-col", help="Candidate answer column.")] = "student_answer",
     score_col: Annotated[str, typer.Option("--score-col", help="Human grade column.")] = "score_avg",
     max_score: Annotated[Optional[float], typer.Option("--max-score", help="Top of the human scale (default: "
@@ -489,7 +498,7 @@ def evaluate(
     calibration: CalibrationOption = None,
     force: ForceOption = False,
 ):
-    """Grade a human-graded CSV and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
+    """Grade a human-graded CSV or JSONL and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
 
     Defaults fit the Mohler et al. (2011) layout (id, question, desired_answer, student_answer, score_avg).
 
@@ -519,8 +528,10 @@ def evaluate(
 
             check_writable(predictions)
             guard_overwrite(predictions, force=force)
+        if references_sep is not None and not references_sep.strip():
+            raise InputError("must not be empty or only spaces", field="--references-sep")
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
-                                              "answer": answer_col, "score": score_col})
+                                              "answer": answer_col, "score": score_col}, references_sep)
         config = _config(weights, calibration, metrics)
         loaded = load_bank(bank)
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -596,8 +607,10 @@ def calibrate(
         from grader.keep import guard_overwrite
 
         guard_overwrite(out, force=force)  # an earlier calibration (or a report, a history) is not replaced
+        if references_sep is not None and not references_sep.strip():
+            raise InputError("must not be empty or only spaces", field="--references-sep")
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
-                                              "answer": answer_col, "score": score_col})
+                                              "answer": answer_col, "score": score_col}, references_sep)
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), console=_err_console(),
                       transient=True) as bar:
             task = bar.add_task("grade", total=len(rows))

@@ -15,6 +15,8 @@ EXIT_BANK = 4
 EXIT_CONFIG = 5
 EXIT_OUTPUT = 6
 EXIT_INTERRUPTED = 130
+#: An error message is cut to this many characters (it may quote a hostile file or option).
+MAX_MESSAGE_CHARS = 600
 
 
 class GraderError(Exception):
@@ -37,6 +39,10 @@ class GraderError(Exception):
         if self.field:
             where = f"{where} [{self.field}]" if where else f"[{self.field}]"
         text = " ".join(self.message.split())
+        if len(text) > MAX_MESSAGE_CHARS:  # a message quoting hostile input stays one readable line
+            text = text[: MAX_MESSAGE_CHARS - 1] + "…"
+        if len(where) > MAX_MESSAGE_CHARS // 2:
+            where = where[: MAX_MESSAGE_CHARS // 2 - 1] + "…"
         return f"{where}: {text}" if where else text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -30,10 +31,31 @@ def decode_text(raw: bytes, path: str | Path) -> str:
                          path=path, line=line) from None
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def read_bytes_limited(path: str | Path, limit: int) -> bytes:
-    """At most ``limit`` bytes of a file; OSError(EFBIG) when it holds more. A size check alone is not enough:
-    a device such as /dev/zero reports size 0 and never ends."""
-    with open(path, "rb") as fh:
+    """At most ``limit`` bytes of a regular file; OSError(EFBIG) when it holds more, OSError(EINVAL) for a
+    named pipe, socket or device (reading one may wait forever or never end). Opened without blocking, so a
+    pipe with no writer is refused at once instead of hanging."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise OSError(errno.EINVAL, f"is {_kind(mode)}, not a regular file; save the content to a file")
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"the file is larger than the limit of {limit:,} bytes")

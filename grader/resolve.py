@@ -8,6 +8,10 @@ from grader.bank import Bank
 from grader.errors import UnknownQuestionError
 
 
+#: The longest question spec (id, number or a piece of the question's text) looked up.
+MAX_SPEC_CHARS = 300
+
+
 def closest_ids(bank: Bank, wanted: str, n: int = 3) -> list[str]:
     return difflib.get_close_matches(wanted, bank.ids, n=n, cutoff=0.5)
 
@@ -17,6 +21,9 @@ def resolve_question(bank: Bank, spec: str) -> str:
     spec = spec.strip()
     if not spec:
         raise UnknownQuestionError("no question given", field="question")
+    if len(spec) > MAX_SPEC_CHARS:  # fuzzy matching costs time in its length; no question is this long
+        raise UnknownQuestionError(f"a question is named by an id, a number or a piece of its text of at most "
+                                   f"{MAX_SPEC_CHARS} characters; got {len(spec):,}", field="question")
     if spec in bank:
         return spec
     lowered = {q.id.lower(): q.id for q in bank}
@@ -46,9 +53,9 @@ def resolve_question(bank: Bank, spec: str) -> str:
             return candidates[0]
         if len(candidates) > 1:
             listed = "; ".join(f"{qid} ({bank.get(qid).question})" for qid in candidates[:5])
-            raise UnknownQuestionError(f"{spec!r} matches several questions: {listed}", field="question")
+            raise UnknownQuestionError(f"{spec[:80]!r} matches several questions: {listed}", field="question")
         if scored and scored[0][0] >= 0.6:
             return scored[0][1]
     hint = closest_ids(bank, spec)
-    raise UnknownQuestionError(f"unknown question {spec!r}" + (f"; did you mean {', '.join(hint)}?" if hint else
+    raise UnknownQuestionError(f"unknown question {spec[:80]!r}" + (f"; did you mean {', '.join(hint)}?" if hint else
                                "; list them with 'grader questions'"), field="question")

@@ -73,6 +73,10 @@ def read_json(path: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno) from None
+    except RecursionError:
+        raise InputError("JSON this program cannot read: arrays or objects nested too deeply", path=path) from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise InputError(f"JSON this program cannot read: {' '.join(str(exc).split())[:160]}", path=path) from None
 
 
 def load_report(path: str | Path, kinds: tuple[str, ...] = ("question", "transcript", "summary")) -> tuple[str, dict]:

@@ -135,7 +135,7 @@ def detect_format(path: Path, text: str) -> str:
         try:
             json.loads(body)
             return "json"
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         if first[0] == "{" and len(nonblank) > 1 and all(line.startswith("{") for line in nonblank):
             return "jsonl"
@@ -270,7 +270,7 @@ def _merge(drafts: Iterable[_Draft]) -> list[_Draft]:
 _TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _LABEL_RE = re.compile(
     rf"^(?:[\[(]\s*{_TS}\s*[\])]\s*|{_TS}\s+(?:[-–—]\s+)?)?"       # "[10:03] Sam:" or "10:03 - Sam:"
-    rf"(?P<speaker>[^\W\d_][^:\n]{{0,59}}?)\s*(?:[\[(]\s*{_TS}\s*[\])])?\s*"  # "Sam [10:03]:"
+    rf"(?P<speaker>[^\W\d_][^:\n]{{0,59}}?)\s*(?:[\[(]\s*{_TS}\s*[\])]\s*)?"  # "Sam [10:03]:"
     r":(?:\s+|$)(?P<text>.*)$", re.S)
 _TS_PREFIX_RE = re.compile(rf"^(?:[\[(]\s*{_TS}\s*[\])]|{_TS}(?=\s))\s*(?:[-–—]\s+)?")
 _NAME_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[-'’.])*")
@@ -490,13 +490,26 @@ def _parse_text(text: str, source: str) -> tuple[list[_Draft], str | None]:
 # --------------------------------------------------------------------------------------------------
 # Markdown
 
-_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_MD_HEADING_OPEN = re.compile(r"^(#{1,6})[ \t]+")
+
+
+def _md_heading(s: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading ("## Q3 ##"), else None. Done by hand, not by one regex: a lazy text
+    group beside optional whitespace runs backtracks quadratically on a heading of 40,000 spaces."""
+    m = _MD_HEADING_OPEN.match(s)
+    if not m:
+        return None
+    text = s[m.end():].rstrip(" \t")
+    closed = text.rstrip("#")
+    if closed != text and (not closed or closed[-1] in " \t"):  # a closing run of '#', after a space
+        text = closed.rstrip(" \t")
+    return len(m.group(1)), text
 _MD_BOLD = re.compile(r"^(\*\*|__)(?P<inner>.+?)\1(?P<rest>.*)$")
 _MD_FENCE = re.compile(r"^\s*(```|~~~)")
 _MD_RULE = re.compile(r"^(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _MD_LIST = re.compile(r"^(?:[-*+]|\d{1,3}[.)])[ \t]+")
 _QLABEL_RE = re.compile(
-    r"^(?P<label>(?:Q|Question)[ \t]*#?[ \t]*(?:\d+[a-z]?)?|Follow[- ]?up(?:[ \t]+question)?)"
+    r"^(?P<label>(?:Q|Question)(?:[ \t]*#)?(?:[ \t]*\d+[a-z]?)?|Follow[- ]?up(?:[ \t]+question)?)"
     r"[ \t]*(?:[:.)\-–—][ \t]*|$)(?P<text>.*)$", re.I)
 _QUESTION_WORDS = {
     "what", "how", "why", "when", "where", "which", "who", "whom", "whose", "can", "could", "would",
@@ -651,7 +664,7 @@ def _parse_markdown(text: str, source: str) -> tuple[list[_Draft], str | None]:
             in_fence = not in_fence
             continue
         s = _MD_LIST.sub("", re.sub(r"^(?:>[ \t]?)+", "", line.strip()).strip())
-        if in_fence or not s or _MD_HEADING.match(s):
+        if in_fence or not s or _md_heading(s):
             continue
         mb = _MD_BOLD.match(s)
         if mb and (mb.group("inner").strip().endswith(":") or mb.group("rest").strip().startswith(":")):
@@ -685,9 +698,9 @@ def _parse_markdown(text: str, source: str) -> tuple[list[_Draft], str | None]:
         if not s:
             reader.blank = True
             continue
-        mh = _MD_HEADING.match(s)
+        mh = _md_heading(s)
         if mh:
-            reader.heading(number, len(mh.group(1)), _md_inline(mh.group(2)))
+            reader.heading(number, mh[0], _md_inline(mh[1]))
             continue
         s = _MD_LIST.sub("", s)
         mb = _MD_BOLD.match(s)
@@ -826,11 +839,41 @@ def _value_offset(s: str, key_offset: int) -> int:
     return _skip_ws(s, _skip_ws(s, i) + 1)
 
 
+def _json_limit(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "arrays or objects nested too deeply"
+    return " ".join(str(exc).split())[:160]
+
+
+def _check_strings(data: Any, source: str, line: Callable[[], int]) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate escape such as \\ud800) or holds NUL characters:
+    no report could hold it. Iterative, so a deep structure cannot overflow the stack."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise _error("a string holds a NUL character (\\u0000), which is not text", source, line())
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _error("a string holds a lone surrogate escape (such as \\ud800), which is not valid "
+                             "Unicode text", source, line()) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _parse_json(text: str, source: str) -> tuple[list[_Draft], str | None]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _error(f"invalid JSON: {exc.msg} at column {exc.colno}", source, exc.lineno) from None
+    except (ValueError, RecursionError) as exc:  # nested too deep, or an integer of thousands of digits
+        raise _error(f"JSON this program cannot read: {_json_limit(exc)}", source, 1) from None
+    _check_strings(data, source, lambda: 1)
     line_of = _LineIndex(text)
     root = _skip_ws(text, 0)
     declared: str | None = None
@@ -885,6 +928,9 @@ def _parse_jsonl(text: str, source: str) -> tuple[list[_Draft], str | None]:
         except json.JSONDecodeError as exc:
             raise _error(f"this line is not valid JSON: {exc.msg} at column {exc.colno}",
                          source, number) from None
+        except (ValueError, RecursionError) as exc:
+            raise _error(f"JSON this program cannot read: {_json_limit(exc)}", source, number) from None
+        _check_strings(item, source, lambda n=number: n)
         if not isinstance(item, dict):
             raise _error(f"each line must be a JSON object, but this one is {_type_name(item)}",
                          source, number)
@@ -963,7 +1009,7 @@ _VTT_TS = r"(?:\d{2,}:)?[0-5]\d:[0-5]\d\.\d{3}"
 _VTT_TIMING = re.compile(rf"^({_VTT_TS})[ \t]+-->[ \t]+({_VTT_TS})(?:[ \t]+\S.*)?$")
 _SRT_TS = r"\d{1,3}:[0-5]\d:[0-5]\d[,.]\d{1,3}"
 _SRT_TIMING = re.compile(rf"^({_SRT_TS})[ \t]*-->[ \t]*({_SRT_TS})(?:[ \t]+\S.*)?$")
-_VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+([^>]*))?>", re.I)
+_VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]([^>]*))?>", re.I)  # one [ \t]: the name is collapsed
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>|<\d[\d:.]*>|\{\\[^}]*\}")
 _SOUNDS = {"music", "laughs", "laughter", "laughing", "applause", "inaudible", "crosstalk", "silence",
            "pause", "noise", "background noise", "coughs", "cough", "sighs", "chuckles", "indistinct",
