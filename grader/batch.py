@@ -301,6 +301,10 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
         except OSError as exc:
             failures.append(InputError(f"cannot read: {exc.strerror or exc}", path=path))
             continue
+        if not any(turn.role == "candidate" for turn in transcript.turns):
+            failures.append(InputError("no candidate answers: every turn is the interviewer's (name the candidate "
+                                       "with --candidate if the speakers were not told apart)", path=path, line=1))
+            continue
         parts = split_by_candidate(transcript)
         for part in parts:
             exchanges, unmatched = segment(part, matcher)

@@ -764,8 +764,22 @@ def practice(
 import grader.cli_reports  # noqa: E402,F401  (registers review/report/agreement/history)
 
 
+def _install_signal_handlers() -> None:
+    """SIGTERM (kill, a closing terminal session, a CI timeout) is handled like Ctrl-C: a report being written is
+    left whole or not at all (no temporary file), finished batch reports are kept, and grader exits 130."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
 def main() -> None:
     """Console-script entry point."""
+    _install_signal_handlers()
     app()
 
 

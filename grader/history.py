@@ -100,21 +100,41 @@ class History:
                              path=self.path)
         if self.path.is_dir():
             raise InputError("is a directory, expected a history database file", path=self.path)
+        existed = self.path.exists()
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            else:  # reading needs no write access and changes nothing (no WAL switch, no migration)
+                from urllib.parse import quote
+
+                uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:  # reading (create=False) is bad input; recording, bad output
             raise (OutputError if create else InputError)(f"cannot open the history database: {exc}",
                                                           path=self.path) from None
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone())
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
+            if create:
+                self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone())
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            elif self._version() > SCHEMA_VERSION:
+                raise InputError(f"history database schema version {self._version()} is newer than this grader "
+                                 f"understands ({SCHEMA_VERSION}); upgrade grader", path=self.path)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
+            if create and not existed:  # a new database that could not be set up (disk full): leave nothing
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    try:
+                        Path(str(self.path) + suffix).unlink()
+                    except OSError:
+                        pass
+                raise OutputError(f"cannot create the history database: {exc}", path=self.path) from None
             raise InputError(f"not a usable history database: {exc}", path=self.path) from None
+        except InputError:
+            self.conn.close()
+            raise
 
     def __enter__(self) -> "History":
         return self
@@ -199,7 +219,21 @@ class History:
             params.append(question_id)
         sql = ("SELECT recorded_at, command, candidate, question_id, score, band, metrics, source, grader_version, "
                "id FROM attempts" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY recorded_at, id")
-        return [Attempt(*row) for row in self.conn.execute(sql, params)]
+        try:
+            rows = self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:  # a damaged page, a table of another layout
+            raise InputError(f"cannot read the history database: {exc}", path=self.path) from None
+        out = []
+        for row in rows:
+            attempt = Attempt(*row)
+            if isinstance(attempt.score, bool) or not isinstance(attempt.score, (int, float)) \
+                    or not 0 <= attempt.score <= 100:
+                raise InputError(f"attempt {attempt.id} has score {str(attempt.score)[:40]!r}, not a number "
+                                 "in 0-100 (the database was edited or damaged)", path=self.path)
+            if not all(isinstance(v, str) for v in (attempt.recorded_at, attempt.candidate, attempt.question_id)):
+                raise InputError(f"attempt {attempt.id} is damaged (a text field holds another type)", path=self.path)
+            out.append(attempt)
+        return out
 
 
 def attempts_from_reports(reports: Iterable[tuple[str | None, dict]], command: str, *, recorded_at: str,
