@@ -32,6 +32,14 @@ class Concept:
     required: bool = False
     hint: str = ""
     bonus: bool = False  # beyond the reference answer: credit when said, no loss when not
+    statement: str = ""  # the concept as one plain sentence: matched by meaning when no synonym occurs
+
+    @property
+    def meaning(self) -> str:
+        """What a clause must say to cover the concept in other words: the statement, else the hint."""
+        if self.statement:
+            return self.statement
+        return re.sub(r"^(mention|say|explain|note|state)( that)?\s+", "", self.hint, flags=re.I).strip()
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,18 @@ class Pitfall:
     patterns: tuple[str, ...]
     penalty: float
     explanation: str = ""
+    #: Groups of alternatives that must all occur in one clause, any order (pmatch-style); negation cancels.
+    terms: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A claim a correct answer must not contradict: what ``holds`` (and what does not) of a ``subject``."""
+
+    claim: str
+    subject: tuple[str, ...]
+    holds: tuple[str, ...] = ()
+    denies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,8 @@ class Rubric:
     concepts: tuple[Concept, ...]
     pitfalls: tuple[Pitfall, ...] = ()
     path: str = ""
+    facts: tuple[Fact, ...] = ()
+    opposites: tuple[tuple[str, str], ...] = ()  # rubric-specific opposite pairs, beside the bank-wide lexicon
 
 
 @dataclass(frozen=True)
@@ -261,9 +283,10 @@ class _Fields:
 
 _QUESTION_FIELDS = {"id", "question", "difficulty", "topics", "reference", "alternative_phrasings",
                     "extra_reference", "exemplars"}
-_RUBRIC_FIELDS = {"question", "concepts", "pitfalls"}
-_CONCEPT_FIELDS = {"name", "weight", "required", "synonyms", "formulas", "hint", "bonus"}
-_PITFALL_FIELDS = {"name", "patterns", "penalty", "explanation"}
+_RUBRIC_FIELDS = {"question", "concepts", "pitfalls", "facts", "opposites"}
+_CONCEPT_FIELDS = {"name", "weight", "required", "synonyms", "formulas", "hint", "bonus", "statement"}
+_PITFALL_FIELDS = {"name", "patterns", "penalty", "explanation", "terms"}
+_FACT_FIELDS = {"claim", "subject", "holds", "denies"}
 
 
 def _parse_question(path: Path, data: Any, findings: list[Finding]) -> Question | None:
@@ -330,7 +353,8 @@ def _parse_rubric(path: Path, data: Any, findings: list[Finding]) -> Rubric | No
         required, bonus = cf.flag("required"), cf.flag("bonus")
         if required and bonus:
             cf.error("bonus", "a concept cannot be both required and bonus")
-        concepts.append(Concept(name, weight, synonyms, formulas, required, cf.text("hint", required=False), bonus))
+        concepts.append(Concept(name, weight, synonyms, formulas, required, cf.text("hint", required=False), bonus,
+                                cf.text("statement", required=False)))
     pitfalls: list[Pitfall] = []
     pitfalls_raw = data.get("pitfalls") or []
     if not isinstance(pitfalls_raw, list):
@@ -342,14 +366,68 @@ def _parse_rubric(path: Path, data: Any, findings: list[Finding]) -> Rubric | No
             pf.error("", "must be a mapping with name, patterns, penalty")
             continue
         pf.unknown(_PITFALL_FIELDS)
-        patterns = pf.texts("patterns", required=True)
-        if "patterns" in raw and not patterns:
-            pf.error("patterns", "needs at least one phrase")
+        patterns = pf.texts("patterns")
+        terms = _term_groups(pf, raw.get("terms"))
+        if not patterns and not terms:
+            pf.error("patterns", "needs at least one phrase in patterns, or term groups in terms")
         pitfalls.append(Pitfall(pf.text("name"), patterns, pf.number("penalty", high=1.0),
-                                pf.text("explanation", required=False)))
+                                pf.text("explanation", required=False), terms))
+    facts = _parse_facts(f, data.get("facts"), path, qid, findings)
+    opposites = _parse_opposites(f, data.get("opposites"))
     if len([x for x in findings if x.severity == "error"]) > before:
         return None
-    return Rubric(qid, tuple(concepts), tuple(pitfalls), str(path))
+    return Rubric(qid, tuple(concepts), tuple(pitfalls), str(path), facts, opposites)
+
+
+def _term_groups(pf: _Fields, raw: Any) -> tuple[tuple[str, ...], ...]:
+    """``terms``: a list of groups, each a phrase or a list of alternative phrases."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        pf.error("terms", "must be a non-empty list of term groups (each a list of alternatives)")
+        return ()
+    groups = []
+    for i, group in enumerate(raw):
+        items = [group] if isinstance(group, str) else group
+        if not isinstance(items, list) or not items or not all(
+                isinstance(t, (str, int, float)) and not isinstance(t, bool) and str(t).strip() for t in items):
+            pf.error(f"terms[{i}]", "must be a phrase or a non-empty list of phrases")
+            continue
+        groups.append(tuple(str(t).strip() for t in items))
+    return tuple(groups)
+
+
+def _parse_facts(f: _Fields, raw: Any, path: Path, qid: str | None, findings: list[Finding]) -> tuple[Fact, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        f.error("facts", "must be a list")
+        return ()
+    facts = []
+    for i, item in enumerate(raw):
+        ff = _Fields(item if isinstance(item, dict) else {}, path, qid, findings, f"facts[{i}].")
+        if not isinstance(item, dict):
+            ff.error("", "must be a mapping with claim, subject, holds")
+            continue
+        ff.unknown(_FACT_FIELDS)
+        claim = ff.text("claim")
+        subject = ff.texts("subject", required=True)
+        holds, denies = ff.texts("holds"), ff.texts("denies")
+        if not holds and not denies:
+            ff.error("holds", "needs at least one phrase in holds or denies")
+        facts.append(Fact(claim, subject, holds, denies))
+    return tuple(facts)
+
+
+def _parse_opposites(f: _Fields, raw: Any) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    ok = isinstance(raw, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(w, str) and w.strip() for w in p) for p in raw)
+    if not ok:
+        f.error("opposites", "must be a list of pairs of words, e.g. [[frozen, updated]]")
+        return ()
+    return tuple((a.strip().lower(), b.strip().lower()) for a, b in raw)
 
 
 def _hash_file(path: Path) -> str:

@@ -42,6 +42,8 @@ class Config:
     misconception_factor: float
     off_question_margin: float
     off_question_cap: float
+    contradiction_factor: float = 0.5
+    meaning_threshold: float = 0.5
     path: str = ""
     digest: str = field(default="", compare=False)
     calibration: Any = None  # grader.calibration.Calibration: replaces the semantic weights when set
@@ -168,6 +170,8 @@ def load_config(path: str | Path | None = None) -> Config:
         misconception_factor=num(guards, "misconception_factor", "guards.misconception_factor", 0, 10),
         off_question_margin=num(guards, "off_question_margin", "guards.off_question_margin", 0, 2),
         off_question_cap=num(guards, "off_question_cap", "guards.off_question_cap", 0, 100),
+        contradiction_factor=num(guards, "contradiction_factor", "guards.contradiction_factor", 0, 1),
+        meaning_threshold=num(data.get("meaning") or {}, "concept_threshold", "meaning.concept_threshold", 0, 1),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
     )
@@ -214,16 +218,10 @@ def semantic_score(config: Config, values: dict[str, float]) -> float | None:
 
 
 def looks_like_keyword_list(answer: str) -> bool:
-    """A bare list of terms: eight words or more and (almost) no function word to connect them.
+    """A bare list of terms, whatever its punctuation (see grader/metrics/form.py)."""
+    from grader.metrics.form import keyword_list_shape
 
-    Deliberately narrow: terse notes such as "Array based implementation requires less memory than linked
-    lists" are answers (on Mohler, a looser test flagged answers humans gave full marks).
-    """
-    tokens = tokenize(answer)
-    if len(tokens) < 8:
-        return False
-    function_words = sum(1 for t in tokens if t.text in STOPWORDS)
-    return function_words / len(tokens) < 0.05
+    return keyword_list_shape(answer) is not None
 
 
 def restates_question(answer: str, question: str) -> bool:
@@ -246,7 +244,8 @@ class Combined:
 
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
             rouge: RougeResult | None, bert: BertScoreResult | None,
-            demoted: dict[str, float] | None = None, closer_question: str | None = None) -> Combined:
+            demoted: dict[str, float] | None = None, closer_question: str | None = None,
+            contradictions: tuple = ()) -> Combined:
     """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags."""
     flags: list[str] = []
     semantic = semantic_score(config, semantic_feature_values(rouge, bert, demoted))
@@ -276,6 +275,11 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         # but correct one.
         flags.append("misconception")
         score *= max(0.0, 1.0 - config.misconception_factor * sum(p.penalty for p in keywords.pitfalls))
+    if contradictions:
+        # A claim that contradicts a fact the answer must get right: the vocabulary around it earns little.
+        # Each contradicting clause keeps (1 - factor) of the score.
+        flags.append("contradiction")
+        score *= (1.0 - config.contradiction_factor) ** len(contradictions)
     if not answer.strip():
         flags.append("empty")
         score = 0.0

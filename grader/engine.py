@@ -44,6 +44,7 @@ class Grader:
         self.config = config if config is not None else load_config()
         self._rouge = None
         self._bert = None
+        self._sentences = None
         self._signature = None
 
     # ------------------------------------------------------------------ metric objects (lazy)
@@ -184,13 +185,42 @@ class Grader:
             out.append((best[1], best[0]) if best and best[0] > bert.f1 + margin else None)
         return out
 
+    @property
+    def sentences(self):
+        """Sentence embeddings for concepts recognised by meaning (the BERTScore model, loaded once)."""
+        if self._sentences is None:
+            from grader.metrics.meaning import SentenceEncoder
+
+            self._sentences = SentenceEncoder()
+        return self._sentences
+
+    def contradictions(self, question: Question, answer: str, references: list[str]) -> tuple:
+        """Clauses of the answer that contradict the rubric's facts, or the reference sentences without them."""
+        from grader.metrics.claims import check_facts, check_reference, opposites_for
+
+        rubric = question.rubric
+        opposites = opposites_for(rubric.opposites if rubric is not None else ())
+        if rubric is not None and rubric.facts:
+            return tuple(check_facts(rubric.facts, answer, opposites,
+                                     context=f"{question.reference}\n{question.extra_reference}"))
+        return tuple(check_reference(answer, references, opposites))
+
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
                 signature: dict) -> QuestionReport:
         keywords = None
         if "keywords" in self.metrics and question.rubric is not None:
-            from grader.metrics.keywords import score_keywords
+            from grader.metrics.keywords import score_keywords, with_meaning_matches
 
             keywords = score_keywords(question.rubric, answer)
+            if "bertscore" in self.metrics and keywords.missing and answer.strip():
+                from grader.metrics.meaning import match_by_meaning
+
+                missed = {m.concept for m in keywords.missing}
+                matches = match_by_meaning(self.sentences, answer,
+                                           [c for c in question.rubric.concepts if c.name in missed],
+                                           self.config.meaning_threshold)
+                keywords = with_meaning_matches(question.rubric, keywords, matches)
+        contradictions = self.contradictions(question, answer, references)
         rouge = self.rouge.score(answer, references) if "rouge" in self.metrics else None
         demoted: dict[str, float] = {}
         if bert is not None and bert.demoted_recall is not None:
@@ -201,11 +231,11 @@ class Grader:
             demoted["demoted_rouge1_recall"] = self.rouge.score(
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
         combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted,
-                           closer_question=closer[0] if closer else None)
-        feedback = build_feedback(keywords, combined.semantic, combined.flags)
+                           closer_question=closer[0] if closer else None, contradictions=contradictions)
+        feedback = build_feedback(keywords, combined.semantic, combined.flags, contradictions=contradictions)
         if closer and "off-question" in combined.flags:
             feedback.insert(0, f"This answer fits {closer[0]} ({self.bank.get(closer[0]).question}) better than "
                                "the question asked: answer the question asked.")
         return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,
                               rouge, bert, combined.semantic, combined.flags, tuple(feedback), signature,
-                              {k: round(v, 6) for k, v in demoted.items()})
+                              {k: round(v, 6) for k, v in demoted.items()}, contradictions)

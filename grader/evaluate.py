@@ -16,6 +16,8 @@ from pathlib import Path
 from grader.bank import Bank, Question
 from grader.errors import InputError
 
+#: The question and reference columns may be absent when every row's id is a bank question.
+REQUIRED_COLUMNS = ("id", "answer", "score")
 DEFAULT_COLUMNS = {"id": "id", "question": "question", "reference": "desired_answer", "answer": "student_answer",
                    "score": "score_avg"}
 #: The metric values reported alone next to the combined score (column names of --predictions).
@@ -33,23 +35,52 @@ class GradedRow:
     reference: str
     answer: str
     human: float
+    more_references: tuple[str, ...] = ()  # further accepted answers (several references per row)
 
 
-def read_dataset(path: str | Path, columns: dict[str, str] | None = None) -> tuple[list[GradedRow], str]:
-    """Rows of a human-graded CSV and the file's sha256 (its signature); errors name the file, line and column."""
+def _jsonl_records(text: str, path, columns: dict[str, str]):
+    """(line, record) of a JSON Lines file; every line an object holding the named columns."""
+    import json
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"not valid JSON ({str(exc)[:80]})", path=path, line=number) from None
+        if not isinstance(record, dict):
+            raise InputError("each line must be a JSON object", path=path, line=number)
+        missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in record and k in REQUIRED_COLUMNS]
+        if missing:
+            raise InputError(f"missing key(s) {', '.join(missing)}", path=path, line=number)
+        yield number, {k: v if isinstance(v, str) or v is None else str(v) if not isinstance(v, (dict, list)) else ""
+                       for k, v in record.items()}
+
+
+def read_dataset(path: str | Path, columns: dict[str, str] | None = None,
+                 references_sep: str | None = None) -> tuple[list[GradedRow], str]:
+    """Rows of a human-graded CSV or JSON Lines file (``.jsonl``) and the file's sha256 (its signature).
+
+    With ``references_sep`` the reference column holds several accepted answers separated by it (SemEval-2013's
+    ``all_references`` uses " || "). Errors name the file, line and column.
+    """
     from grader.io import read_text_file
 
     columns = {**DEFAULT_COLUMNS, **(columns or {})}
     text = read_text_file(path, limit=512 * 1024 * 1024)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in header]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}; the header has: {', '.join(header) or '(none)'}",
-                         path=path, line=1)
+    if str(path).lower().endswith((".jsonl", ".ndjson")):
+        records = _jsonl_records(text, path, columns)
+    else:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in header and k in REQUIRED_COLUMNS]
+        if missing:
+            raise InputError(f"missing column(s) {', '.join(missing)}; the header has: "
+                             f"{', '.join(header) or '(none)'}", path=path, line=1)
+        records = ((reader.line_num, record) for record in reader)
     rows: list[GradedRow] = []
-    for n, record in enumerate(reader):
-        line = reader.line_num
+    for n, (line, record) in enumerate(records):
         if None in record:
             raise InputError("row has more fields than the header", path=path, line=line)
         raw = (record.get(columns["score"]) or "").strip()
@@ -63,8 +94,12 @@ def read_dataset(path: str | Path, columns: dict[str, str] | None = None) -> tup
         qid = (record.get(columns["id"]) or "").strip()
         if not qid:
             raise InputError("empty question id", path=path, line=line, field=columns["id"])
-        rows.append(GradedRow(n, qid, record[columns["question"]].strip(), record[columns["reference"]].strip(),
-                              record[columns["answer"]] or "", human))
+        reference = (record.get(columns["reference"]) or "").strip()
+        references = tuple(r.strip() for r in reference.split(references_sep) if r.strip()) \
+            if references_sep else (reference,) if reference else ()
+        rows.append(GradedRow(n, qid, (record.get(columns["question"]) or "").strip(),
+                              references[0] if references else "", record[columns["answer"]] or "", human,
+                              references[1:]))
     if not rows:
         raise InputError("no data rows", path=path, line=1)
     return rows, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -78,7 +113,8 @@ def dataset_bank(rows: list[GradedRow]) -> Bank:
             continue
         if not r.reference:
             raise InputError(f"question {r.id!r} has no reference answer and is not in the bank", field="reference")
-        questions[r.id] = Question(r.id, r.question, "Medium", ("dataset",), r.reference)
+        questions[r.id] = Question(r.id, r.question, "Medium", ("dataset",), r.reference,
+                                   exemplars=r.more_references)
     return Bank("<dataset>", tuple(questions.values()), {})
 
 

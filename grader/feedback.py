@@ -9,12 +9,16 @@ FLAG_ADVICE = {
     "restates-question": "The answer repeats the question: say what the answer is, not what was asked.",
     "missing-required": "An essential point is missing (see 'Essential' below), so the score is capped below Good.",
     "misconception": "The answer states a known misconception, which costs a share of the score.",
+    "contradiction": "The answer contradicts a fact a correct answer must get right (quoted below), which costs "
+                     "most of the score: the right words do not make up for a wrong claim.",
 }
 
 
 def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags: tuple[str, ...],
-                   max_missing: int = 4) -> list[str]:
+                   max_missing: int = 4, contradictions: tuple = ()) -> list[str]:
     lines: list[str] = [FLAG_ADVICE[f] for f in flags if f in FLAG_ADVICE]
+    for c in contradictions:
+        lines.append(f"Contradiction: \"{c.text.strip()}\" — but {_lower_first(c.fact)}")
     if keywords is not None:
         if keywords.matched:
             names = ", ".join(m.concept for m in keywords.matched)
@@ -39,3 +43,9 @@ def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags
         else:
             lines.append("The answer is far from the reference answer: compare it with the model answer.")
     return lines
+
+
+def _lower_first(text: str) -> str:
+    """"The ELBO is ..." -> "the ELBO is ...", keeping acronyms and names as they are."""
+    first = text.split(" ", 1)[0]
+    return text[0].lower() + text[1:] if first[:1].isupper() and first[1:].islower() else text

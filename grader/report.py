@@ -30,6 +30,7 @@ class QuestionReport:
     feedback: tuple[str, ...]
     signature: dict
     demoted: dict[str, float] = field(default_factory=dict)  # features on question-demoted texts
+    contradictions: tuple = ()  # grader.metrics.claims.Contradiction: clauses that contradict a fact
 
     def metrics_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -61,6 +62,7 @@ class QuestionReport:
             "metrics": self.metrics_dict(),
             "semantic": self.semantic,
             "flags": list(self.flags),
+            "contradictions": [{**asdict(c), "explanation": c.explanation} for c in self.contradictions],
             "feedback": list(self.feedback),
             "answer": self.answer,
             "signature": self.signature,

@@ -32,6 +32,8 @@ class ConceptMatch:
     text: str
     start: int
     end: int
+    via: str = "words"  # "words" (a synonym or formula) or "meaning" (a clause close to the concept's statement)
+    similarity: float | None = None  # for "meaning": cosine of the clause and the statement
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,17 @@ def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
         else:
             missing.append(MissedConcept(concept.name, concept.weight, concept.required, concept.hint, concept.bonus))
     pitfalls: list[PitfallHit] = []
+    reading = None
     for pitfall in rubric.pitfalls:
+        if pitfall.terms:
+            from grader.metrics.claims import Reading, match_terms
+
+            reading = reading or Reading.of(answer)
+            hit = match_terms(pitfall.terms, answer, reading)
+            if hit is not None:
+                pitfalls.append(PitfallHit(pitfall.name, pitfall.penalty, pitfall.explanation, hit.text,
+                                           hit.start, hit.end))
+                continue
         for pattern in pitfall.patterns:
             phrase = _phrase_tokens(pattern)
             found = _find_phrase(phrase, everything, max_gap=PITFALL_GAP) if phrase else None
@@ -189,3 +201,24 @@ def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
     raw = min(1.0, sum(m.weight for m in matched) / total)
     coverage = max(0.0, raw - sum(p.penalty for p in pitfalls))
     return KeywordResult(round(coverage, 6), round(raw, 6), tuple(matched), tuple(missing), tuple(pitfalls))
+
+
+def with_meaning_matches(rubric: Rubric, result: KeywordResult, matches) -> KeywordResult:
+    """``result`` with the missed concepts that a clause states in other words counted as matched."""
+    found = {m.concept: m for m in matches}
+    if not any(m.concept in found for m in result.missing):
+        return result
+    by_name = {c.name: c for c in rubric.concepts}
+    matched, missing = list(result.matched), []
+    for m in result.missing:
+        hit = found.get(m.concept)
+        if hit is None:
+            missing.append(m)
+            continue
+        concept = by_name[m.concept]
+        matched.append(ConceptMatch(concept.name, concept.weight, concept.required, concept.meaning, hit.text,
+                                    hit.start, hit.end, "meaning", hit.similarity))
+    total = sum(c.weight for c in rubric.concepts if not c.bonus) or 1.0
+    raw = min(1.0, sum(m.weight for m in matched) / total)
+    coverage = max(0.0, raw - sum(p.penalty for p in result.pitfalls))
+    return KeywordResult(round(coverage, 6), round(raw, 6), tuple(matched), tuple(missing), result.pitfalls)

@@ -1,0 +1,65 @@
+"""Keyword lists recognised by their form, whatever the punctuation.
+
+A list of the right terms shows that a candidate recognises the vocabulary, not that they understand it; the
+recall-based metrics reward it all the same. A list is told from prose by its shape, not by one separator:
+the answer falls into many short items (split at commas, semicolons, slashes, pipes, arrows, bullets and line
+breaks, after a "Key ideas:" style lead-in) that carry almost no function words, or it is a long run of words
+with none at all ("temperature softmax logits top-k top-p nucleus ...").
+"""
+from __future__ import annotations
+
+import re
+
+from grader.text import STOPWORDS, tokenize
+
+#: Item separators: punctuation, arrows (->, =>, →), bullets and line breaks. A formula's own symbols
+#: (= + / ^ ||) are not separators, so "ELBO = E[log p(x|z)] - KL" stays one item.
+_SEPARATORS = re.compile(r"\s*(?:[,;\n•·▪●◦*]|->|=>|→|⇒|\s-\s|\s–\s|\s—\s|\|\s|^\s*-\s)\s*", re.MULTILINE)
+#: A lead-in such as "Key ideas:", "Keywords -", "Main points:" before the list.
+_LEAD_IN = re.compile(r"^\s*(?:key\s+(?:ideas|points|terms|concepts)|keywords|main\s+points|topics|terms|"
+                      r"in\s+short|summary|tl;?dr)\s*[:\-–—]\s*", re.IGNORECASE)
+#: Items longer than this (in words) are sentences, not list items.
+MAX_ITEM_WORDS = 5
+#: A list has at least this many items ...
+MIN_ITEMS = 5
+#: ... and this share of the answer's words sits in short items or runs without function words.
+MIN_LIST_SHARE = 0.75
+#: A run of words is a list on its own when it is this long with (almost) no function word.
+MIN_RUN_WORDS = 7
+MAX_RUN_FUNCTION_SHARE = 0.08
+#: Words that say something is being explained, even in telegraphic notes.
+_VERBS = re.compile(r"\b(is|are|was|were|means|makes|uses|keeps|learns|adds|lets|gives|becomes|because|so that)\b",
+                    re.IGNORECASE)
+
+
+def _function_share(words) -> float:
+    """Share of function words; single letters ("T", "s") are symbols in a list, not function words."""
+    return sum(1 for t in words if t.text in STOPWORDS and len(t.text) > 1) / max(1, len(words))
+
+
+def keyword_list_shape(answer: str) -> str | None:
+    """The shape of a bare list of terms ("comma list", "run of terms", ...), or None for an answer in prose."""
+    text = _LEAD_IN.sub("", answer.strip())
+    words = tokenize(text)
+    if len(words) < MIN_ITEMS:
+        return None
+    items = [item for item in _SEPARATORS.split(text) if item and item.strip()]
+    listy_words, listy_items = 0, 0
+    for item in items:
+        item_words = tokenize(item)
+        if not item_words:
+            continue
+        short_item = len(item_words) <= MAX_ITEM_WORDS and _function_share(item_words) <= 0.2 \
+            and not _VERBS.search(item)
+        run = len(item_words) >= MIN_RUN_WORDS and _function_share(item_words) <= MAX_RUN_FUNCTION_SHARE
+        if short_item or run:
+            listy_words += len(item_words)
+            listy_items += 1 if short_item else len(item_words) // 2
+    if listy_items < MIN_ITEMS or listy_words / len(words) < MIN_LIST_SHARE:
+        return None
+    if len(items) <= 2:
+        return "run of terms"
+    if answer.lstrip() != text:
+        return "list after a lead-in"
+    separators = "".join(sorted({s.strip()[:2] or "space" for s in _SEPARATORS.findall(text)}))
+    return f"list ({separators})"

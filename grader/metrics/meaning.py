@@ -1,0 +1,107 @@
+"""Concepts recognised by meaning: a clause of the answer that says a concept in other words covers it.
+
+A rubric's synonyms cannot list every way a person says a thing ("squash it into a smaller space" for
+"compress to a latent space"; "W plus B times A" for W' = W + BA). Each clause of the answer is embedded with
+the bundled all-MiniLM-L6-v2 as sentence-transformers does (mean of the last layer over the word pieces,
+unit length) and compared with the concept's statement; the best clause above the threshold covers the
+concept and is shown as evidence. The model is the one BERTScore already loaded, so this costs one short
+forward pass per clause and nothing at start-up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.metrics.claims import Reading
+
+#: Sentence embeddings use the model's last layer (all-MiniLM-L6-v2 was trained to be pooled there).
+LAYER = 6
+#: A clause longer than this many word pieces is cut: statements are one sentence.
+MAX_PIECES = 128
+#: Clauses shorter than this many words say too little to stand for a concept.
+MIN_WORDS = 3
+
+
+@dataclass(frozen=True)
+class MeaningMatch:
+    concept: str
+    similarity: float
+    text: str
+    start: int
+    end: int
+
+
+def clauses(answer: str) -> list[tuple[str, int, int]]:
+    """Sentences of the answer and, inside long ones, their clauses: (text, start, end), unique."""
+    reading = Reading.of(answer)
+    out: dict[tuple[int, int], str] = {}
+    for by in ("sentence", "clause"):
+        keys = [t.sentence for t in reading.tokens] if by == "sentence" else reading.clause
+        start = 0
+        for k in range(1, len(keys) + 1):
+            if k == len(keys) or keys[k] != keys[start]:
+                if k - start >= MIN_WORDS:
+                    lo, hi = reading.tokens[start].start, reading.tokens[k - 1].end
+                    out[(lo, hi)] = answer[lo:hi]
+                start = k
+    return [(text, lo, hi) for (lo, hi), text in sorted(out.items())]
+
+
+class SentenceEncoder:
+    """Unit-length sentence embeddings from the bundled model, cached by text."""
+
+    def __init__(self, batch_size: int = 64):
+        self.batch_size = batch_size
+        self._cache: dict[str, object] = {}
+
+    def embed(self, texts: list[str]):
+        """A [len(texts), dim] tensor of unit vectors (encodes only the texts not cached)."""
+        import torch
+
+        from grader.metrics.bertscore import _load_model
+
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if todo:
+            tokenizer, model = _load_model(LAYER)
+            encoded = [[tokenizer.cls_token_id, *tokenizer.encode(t.strip())[: MAX_PIECES - 2], tokenizer.sep_token_id]
+                       for t in todo]
+            order = sorted(range(len(todo)), key=lambda k: -len(encoded[k]))
+            with torch.no_grad():
+                for b in range(0, len(order), self.batch_size):
+                    batch = order[b : b + self.batch_size]
+                    length = max(len(encoded[k]) for k in batch)
+                    ids = torch.full((len(batch), length), tokenizer.pad_token_id, dtype=torch.long)
+                    mask = torch.zeros((len(batch), length), dtype=torch.long)
+                    for row, k in enumerate(batch):
+                        ids[row, : len(encoded[k])] = torch.tensor(encoded[k])
+                        mask[row, : len(encoded[k])] = 1
+                    hidden = model(ids, mask)
+                    weights = mask.unsqueeze(-1).to(hidden.dtype)
+                    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp_min(1e-9)
+                    pooled = pooled / pooled.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+                    for row, k in enumerate(batch):
+                        self._cache[todo[k]] = pooled[row]
+        if not texts:
+            return torch.zeros((0, 384))
+        return torch.stack([self._cache[t] for t in texts])
+
+    def forget(self, texts) -> None:
+        for text in texts:
+            self._cache.pop(text, None)
+
+
+def match_by_meaning(encoder: SentenceEncoder, answer: str, concepts, threshold: float) -> list[MeaningMatch]:
+    """For each concept (with a ``meaning`` sentence), the answer clause closest in meaning, if above threshold."""
+    wanted = [c for c in concepts if c.meaning]
+    spans = clauses(answer)
+    if not wanted or not spans:
+        return []
+    sims = encoder.embed([s[0] for s in spans]) @ encoder.embed([c.meaning for c in wanted]).T
+    out = []
+    for j, concept in enumerate(wanted):
+        best = int(sims[:, j].argmax())
+        value = float(sims[best, j])
+        if value >= threshold:
+            text, start, end = spans[best]
+            out.append(MeaningMatch(concept.name, round(value, 4), text, start, end))
+    encoder.forget([s[0] for s in spans])
+    return out
