@@ -607,10 +607,8 @@ def calibrate(
         from grader.keep import guard_overwrite
 
         guard_overwrite(out, force=force)  # an earlier calibration (or a report, a history) is not replaced
-        if references_sep is not None and not references_sep.strip():
-            raise InputError("must not be empty or only spaces", field="--references-sep")
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
-                                              "answer": answer_col, "score": score_col}, references_sep)
+                                              "answer": answer_col, "score": score_col})
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), console=_err_console(),
                       transient=True) as bar:
             task = bar.add_task("grade", total=len(rows))

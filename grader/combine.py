@@ -43,6 +43,7 @@ class Config:
     off_question_margin: float
     off_question_cap: float
     contradiction_factor: float = 0.5
+    reference_contradiction_factor: float = 0.3
     meaning_threshold: float = 0.5
     path: str = ""
     digest: str = field(default="", compare=False)
@@ -171,6 +172,8 @@ def load_config(path: str | Path | None = None) -> Config:
         off_question_margin=num(guards, "off_question_margin", "guards.off_question_margin", 0, 2),
         off_question_cap=num(guards, "off_question_cap", "guards.off_question_cap", 0, 100),
         contradiction_factor=num(guards, "contradiction_factor", "guards.contradiction_factor", 0, 1),
+        reference_contradiction_factor=num(guards, "reference_contradiction_factor",
+                                           "guards.reference_contradiction_factor", 0, 1),
         meaning_threshold=num(data.get("meaning") or {}, "concept_threshold", "meaning.concept_threshold", 0, 1),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
@@ -278,8 +281,10 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     if contradictions:
         # A claim that contradicts a fact the answer must get right: the vocabulary around it earns little.
         # Each contradicting clause keeps (1 - factor) of the score.
+        # Without a rubric the facts are the reference's own sentences, read with less certainty: a lighter cost.
         flags.append("contradiction")
-        score *= (1.0 - config.contradiction_factor) ** len(contradictions)
+        for c in contradictions:
+            score *= 1.0 - (config.contradiction_factor if c.subject else config.reference_contradiction_factor)
     if not answer.strip():
         flags.append("empty")
         score = 0.0

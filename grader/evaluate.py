@@ -16,7 +16,7 @@ from pathlib import Path
 from grader.bank import Bank, Question
 from grader.errors import InputError
 
-#: The question and reference columns may be absent when every row's id is a bank question.
+#: In JSON Lines the question and reference keys may be absent when every row's id is a bank question.
 REQUIRED_COLUMNS = ("id", "answer", "score")
 DEFAULT_COLUMNS = {"id": "id", "question": "question", "reference": "desired_answer", "answer": "student_answer",
                    "score": "score_avg"}
@@ -74,7 +74,7 @@ def read_dataset(path: str | Path, columns: dict[str, str] | None = None,
     else:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
-        missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in header and k in REQUIRED_COLUMNS]
+        missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in header]
         if missing:
             raise InputError(f"missing column(s) {', '.join(missing)}; the header has: "
                              f"{', '.join(header) or '(none)'}", path=path, line=1)

@@ -385,7 +385,6 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
     mentions = _mentions(facts, groups, reading)
     if not mentions:
         return []
-    inside_subject = {k for m in mentions for k in range(m.first, m.last + 1)}
     # Every holds phrase of a subject, where it occurs: a phrase true of the subject it is bound to never
     # counts as a swap or an opposite.
     holds_at: dict[int, set[tuple[int, int]]] = {}
@@ -403,8 +402,9 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
                 occurrences.append((first, last, own, i, "denies", phrase))
     found: dict[tuple[int, int], Contradiction] = {}
     for first, last, own, i, kind, phrase in occurrences:
-        if own <= inside_subject or first in inside_subject:
-            continue
+        if any(own <= set(range(m.first, m.last + 1)) for m in mentions) or any(m.first <= first <= m.last and not set(range(m.first, m.last + 1)) <= own
+                                        for m in mentions):
+            continue  # a phrase that starts inside a subject's name ("k most likely" from the k of "top-k")
         subject = _bind(first, last, mentions, reading)
         if subject is None:
             continue

@@ -1,0 +1,197 @@
+"""Correctness checks: facts, contradictions (negation / opposite / swap), term pitfalls, keyword lists by form,
+reference-sentence contradictions without a rubric, and concepts recognised by meaning.
+
+The sentences come from tests/data/claims/qNN.yaml, written for these tests from the bank's references and the
+topic's common mistakes (not from any graded data set), so they exercise the mechanisms, not tuned examples.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.bank import Bank, Question, load_bank
+from grader.metrics.claims import check_facts, check_reference, match_terms, opposites_for
+from grader.metrics.form import keyword_list_shape
+from grader.metrics.keywords import score_keywords
+from grader.yamlio import safe_load
+
+FIXTURES = Path(__file__).resolve().parent / "data" / "claims"
+BANK = load_bank()
+
+
+def flags(qid: str, text: str) -> list[str]:
+    q = BANK.get(qid)
+    rubric = q.rubric
+    found = [c.kind for c in check_facts(rubric.facts, text, opposites_for(rubric.opposites),
+                                         context=f"{q.reference}\n{q.extra_reference}")]
+    return found + ["pitfall" for _ in score_keywords(rubric, text).pitfalls]
+
+
+def fixture(qid: str) -> dict:
+    return safe_load((FIXTURES / f"{qid}.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("qid", BANK.ids)
+def test_every_question_has_facts_and_pitfalls(qid):
+    rubric = BANK.get(qid).rubric
+    assert len(rubric.facts) >= 5 and len(rubric.pitfalls) >= 3
+    assert all(c.meaning for c in rubric.concepts)
+
+
+@pytest.mark.parametrize("qid", BANK.ids)
+def test_no_flag_on_the_reference_or_on_correct_sentences(qid):
+    q = BANK.get(qid)
+    for text in (q.reference, q.extra_reference, *fixture(qid)["correct"]):
+        assert flags(qid, text) == [], text
+
+
+def test_wrong_sentences_are_flagged_and_every_kind_is_caught():
+    kinds_caught, missed, total = set(), [], 0
+    for qid in BANK.ids:
+        for item in fixture(qid)["wrong"]:
+            total += 1
+            got = flags(qid, item["text"])
+            if item["kind"] in got:
+                kinds_caught.add(item["kind"])
+            if not got:
+                missed.append((qid, item["text"]))
+    assert kinds_caught == {"swap", "opposite", "negation", "pitfall"}
+    assert len(missed) <= total // 50, missed  # at most 2 % of the planted errors slip through
+
+
+@pytest.mark.parametrize("qid, text, kind", [
+    ("q02", "VAEs are trained adversarially against a discriminator.", "swap"),
+    ("q13", "Top-p keeps a fixed number of candidates, no matter how the probability is spread.", "opposite"),
+    ("q04", "The ELBO is an upper bound on the log-likelihood, so we train by minimising it.", "opposite"),
+    ("q09", "The low-rank matrices can't be merged into W after training.", "negation"),
+])
+def test_each_kind_of_contradiction_is_named(qid, text, kind):
+    assert kind in flags(qid, text)
+
+
+@pytest.mark.parametrize("text", ["LoRA does not add latency at inference.",
+                                  "It is a myth that LoRA adds inference latency."])
+def test_a_negated_misconception_is_not_flagged(text):
+    assert flags("q09", text) == []
+
+
+def test_contradiction_costs_the_score_and_is_reported_with_its_fact(full_grader):
+    right = ("The ELBO is a lower bound on log p(x); we maximise it. The encoder outputs mu and sigma of q(z|x), "
+             "the decoder reconstructs x, the KL term pulls q towards the N(0, I) prior, and the reparameterization "
+             "trick z = mu + sigma * eps lets gradients flow through the sampling.")
+    wrong = right.replace("a lower bound on log p(x); we maximise it", "an upper bound on log p(x); we minimise it")
+    good, bad = full_grader.grade("q04", right), full_grader.grade("q04", wrong)
+    assert "contradiction" in bad.flags and "contradiction" not in good.flags
+    assert bad.score < good.score / 2
+    entry = bad.to_dict()["contradictions"][0]
+    assert "upper bound" in entry["text"] and entry["fact"] and entry["kind"] == "opposite"
+    assert any(line.startswith("Contradiction:") for line in bad.feedback)
+
+
+# ------------------------------------------------------------------ without a rubric
+
+
+REFERENCE = ["When the string is tighter, the pitch will be higher"]
+
+
+@pytest.mark.parametrize("answer, contradicts", [
+    ("The pitch will be lower", True),
+    ("A looser string gives a lower pitch", False),  # two flips cancel
+    ("The pitch will be higher", False),
+    ("A tighter string gives a higher pitch", False),
+])
+def test_reference_sentences_are_facts_without_a_rubric(answer, contradicts):
+    assert bool(check_reference(answer, REFERENCE, opposites_for())) is contradicts
+
+
+def test_negated_references_count_both_ways():
+    refs = ["Terminal 1 and the positive terminal are separated by the gap",
+            "Terminal 1 and the positive terminal are not connected"]
+    assert check_reference("terminal 1 is connected to the positive terminal", refs, opposites_for())
+    assert not check_reference("terminal 1 is not connected to the positive terminal", refs, opposites_for())
+
+
+def test_a_coach_bank_without_rubric_scores_the_opposite_claim_low():
+    from grader import Grader
+
+    bank = Bank("<test>", (Question("pitch", "What happens to the pitch when the string is tightened?", "Easy",
+                                    ("physics",), REFERENCE[0]),), {})
+    coach = Grader(bank, metrics="rouge")
+    right, wrong = coach.grade("pitch", "The pitch will be higher"), coach.grade("pitch", "The pitch will be lower")
+    assert "contradiction" in wrong.flags and wrong.score < right.score / 2
+
+
+# ------------------------------------------------------------------ pitfalls as term groups
+
+
+def test_term_groups_match_in_any_order_within_a_clause_and_respect_negation():
+    groups = (("lora", "low-rank adapter"), ("latency", "slower"))
+    assert match_terms(groups, "At inference it is slower, because LoRA runs an extra branch.") is None  # 2 clauses
+    assert match_terms(groups, "Inference gets slower with LoRA.") is not None
+    assert match_terms(groups, "LoRA does not make inference slower.") is None
+
+
+# ------------------------------------------------------------------ keyword lists
+
+
+@pytest.mark.parametrize("text", [
+    "temperature softmax(logits/T) T<1 sharp T>1 flat greedy top-k top-p nucleus cumulative probability renormalize",
+    "encoder -> mu, sigma; decoder; latent z ~ N(0, I); ELBO; KL(q(z|x) || p(z)); reparameterization",
+    "zero-shot, few-shot, chain-of-thought, role prompting, system prompts, delimiters",
+    "- generator\n- discriminator\n- minimax game\n- mode collapse\n- Wasserstein loss",
+    "Key ideas: retrieval, embeddings, vector database, chunking, reranking, grounding",
+    "• FID • Inception Score • precision • recall • BLEU • perplexity",
+    "forward noising → reverse denoising → U-Net → epsilon prediction → DDPM → sampling steps",
+])
+def test_keyword_lists_are_recognised_whatever_the_punctuation(text):
+    assert keyword_list_shape(text) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "Temperature divides the logits before the softmax: below one it sharpens the distribution, above one it "
+    "flattens it. Top-k keeps the k most likely tokens; top-p keeps the smallest set reaching probability p.",
+    "Common techniques are zero-shot prompting, where you only give instructions; few-shot prompting, where you "
+    "include a few examples; and chain-of-thought, where you ask the model to reason step by step.",
+])
+def test_prose_is_not_a_keyword_list(text):
+    assert keyword_list_shape(text) is None
+
+
+def test_every_reference_answer_is_not_penalised_as_a_list(full_grader):
+    for q in BANK:
+        assert "keyword-list" not in full_grader.grade(q.id, q.reference).flags, q.id
+
+
+# ------------------------------------------------------------------ meaning
+
+
+def test_a_concept_said_in_plain_words_is_covered_by_meaning(full_grader):
+    spoken = ("So um the idea is you keep the big pretrained weight matrix frozen, and you only learn two skinny "
+              "matrices, B and A, and their product is the change to the weights. After training you just add "
+              "that product into the original weights, so at serving time it costs exactly the same as before.")
+    report = full_grader.grade("q09", spoken)
+    via = {m.concept: m.via for m in report.keywords.matched}
+    assert "meaning" in via.values()
+    assert "missing-required" not in report.flags
+
+
+def test_evaluate_reads_jsonl_with_several_references(tmp_path):
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    rows = [
+        {"qid": "s1", "question": "What happens to the pitch when the string is tightened?",
+         "refs": "When the string is tighter, the pitch will be higher || The pitch goes up", "answer": a, "grade": g}
+        for a, g in [("The pitch will be higher", 5), ("The pitch goes up", 5), ("The pitch will be lower", 1),
+                     ("It gets lower", 1)]]
+    path = tmp_path / "graded.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--dataset", str(path), "--id-col", "qid", "--reference-col",
+                                      "refs", "--answer-col", "answer", "--score-col", "grade", "--references-sep",
+                                      " || ", "--metrics", "rouge", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{"):])
+    assert data["pearson"] > 0.9  # "goes up" matches the second reference; "lower" contradicts the first
