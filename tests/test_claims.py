@@ -120,7 +120,9 @@ def test_a_coach_bank_without_rubric_scores_the_opposite_claim_low():
                                     ("physics",), REFERENCE[0]),), {})
     coach = Grader(bank, metrics="rouge")
     right, wrong = coach.grade("pitch", "The pitch will be higher"), coach.grade("pitch", "The pitch will be lower")
-    assert "contradiction" in wrong.flags and wrong.score < right.score / 2
+    kept = 1 - coach.config.reference_contradiction_factor  # the documented cost without a rubric
+    assert "contradiction" in wrong.flags and "contradiction" not in right.flags
+    assert wrong.score < right.score * kept + 1e-6
 
 
 # ------------------------------------------------------------------ pitfalls as term groups

@@ -197,7 +197,12 @@ class Reading:
                 return True
         if count % 2 == 1:
             return True
-        return any(self.tokens[k].text in DISOWNING for k in range(first) if self.tokens[k].sentence == sentence)
+        k = first - 1  # back to the start of the sentence only: linear in the sentence, not the answer
+        while k >= 0 and self.tokens[k].sentence == sentence:
+            if self.tokens[k].text in DISOWNING:
+                return True
+            k -= 1
+        return False
 
 
 def _after_comma(text: str, previous: Token, token: Token) -> bool:
