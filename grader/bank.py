@@ -32,14 +32,22 @@ class Concept:
     required: bool = False
     hint: str = ""
     bonus: bool = False  # beyond the reference answer: credit when said, no loss when not
-    statement: str = ""  # the concept as one plain sentence: matched by meaning when no synonym occurs
+    #: The concept as plain sentences (written and spoken ways of saying it): matched by meaning when no
+    #: synonym occurs.
+    statements: tuple[str, ...] = ()
+
+    @property
+    def meanings(self) -> tuple[str, ...]:
+        """What a clause must say to cover the concept in other words: the statements, else the hint."""
+        if self.statements:
+            return self.statements
+        hint = re.sub(r"^(mention|say|explain|note|state)( that)?\s+", "", self.hint, flags=re.I).strip()
+        return (hint,) if hint else ()
 
     @property
     def meaning(self) -> str:
-        """What a clause must say to cover the concept in other words: the statement, else the hint."""
-        if self.statement:
-            return self.statement
-        return re.sub(r"^(mention|say|explain|note|state)( that)?\s+", "", self.hint, flags=re.I).strip()
+        """The first of ``meanings`` (what a report quotes as the concept's statement)."""
+        return self.meanings[0] if self.meanings else ""
 
 
 @dataclass(frozen=True)
@@ -284,7 +292,7 @@ class _Fields:
 _QUESTION_FIELDS = {"id", "question", "difficulty", "topics", "reference", "alternative_phrasings",
                     "extra_reference", "exemplars"}
 _RUBRIC_FIELDS = {"question", "concepts", "pitfalls", "facts", "opposites"}
-_CONCEPT_FIELDS = {"name", "weight", "required", "synonyms", "formulas", "hint", "bonus", "statement"}
+_CONCEPT_FIELDS = {"name", "weight", "required", "synonyms", "formulas", "hint", "bonus", "statement", "statements"}
 _PITFALL_FIELDS = {"name", "patterns", "penalty", "explanation", "terms"}
 _FACT_FIELDS = {"claim", "subject", "holds", "denies"}
 
@@ -354,7 +362,7 @@ def _parse_rubric(path: Path, data: Any, findings: list[Finding]) -> Rubric | No
         if required and bonus:
             cf.error("bonus", "a concept cannot be both required and bonus")
         concepts.append(Concept(name, weight, synonyms, formulas, required, cf.text("hint", required=False), bonus,
-                                cf.text("statement", required=False)))
+                                (*cf.texts("statement"), *cf.texts("statements"))))
     pitfalls: list[Pitfall] = []
     pitfalls_raw = data.get("pitfalls") or []
     if not isinstance(pitfalls_raw, list):

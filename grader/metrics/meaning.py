@@ -91,15 +91,18 @@ class SentenceEncoder:
 
 def match_by_meaning(encoder: SentenceEncoder, answer: str, concepts, threshold: float) -> list[MeaningMatch]:
     """For each concept (with a ``meaning`` sentence), the answer clause closest in meaning, if above threshold."""
-    wanted = [c for c in concepts if c.meaning]
+    wanted = [c for c in concepts if c.meanings]
     spans = clauses(answer)
     if not wanted or not spans:
         return []
-    sims = encoder.embed([s[0] for s in spans]) @ encoder.embed([c.meaning for c in wanted]).T
-    out = []
-    for j, concept in enumerate(wanted):
-        best = int(sims[:, j].argmax())
-        value = float(sims[best, j])
+    statements = [m for c in wanted for m in c.meanings]
+    sims = encoder.embed([s[0] for s in spans]) @ encoder.embed(statements).T
+    out, column = [], 0
+    for concept in wanted:
+        block = sims[:, column : column + len(concept.meanings)]  # clause x statement of this concept
+        column += len(concept.meanings)
+        best = int(block.max(dim=1).values.argmax())
+        value = float(block[best].max())
         if value >= threshold:
             text, start, end = spans[best]
             out.append(MeaningMatch(concept.name, round(value, 4), text, start, end))
