@@ -44,6 +44,33 @@ FOLLOW_UP_CUES = re.compile(
     re.IGNORECASE)
 
 
+#: A term names a topic when the question text writes it as a technical name: an acronym or mixed-case name
+#: (RLHF, LoRA, VQ-VAE) or a hyphenated compound (top-p), outside parentheses. Topic tags are not used: many are
+#: ordinary words ("evaluation", "reasoning") that a follow-up says without changing the subject.
+_NAME_RE = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?:-[A-Za-z]+)*\b|\b[a-z]+(?:-[a-z]+)+\b")
+
+
+def _topic_names(bank: Bank) -> dict[str, list[tuple[str, ...]]]:
+    """For each question, the technical names that belong to it alone (a name shared by two questions, such as
+    VAE in "VAE" and "VQ-VAE", names neither)."""
+    candidates: dict[str, set[tuple[str, ...]]] = {}
+    for q in bank:
+        text = re.sub(r"\([^)]*\)", " ", q.question)
+        found = {tuple(stem(w) for w in words(m.group(0))) for m in _NAME_RE.finditer(text)}
+        candidates[q.id] = {f for f in found if f}
+    texts = {q.id: [stem(w) for w in words(" ".join([q.question, *q.alternative_phrasings]))] for q in bank}
+    out = {}
+    for qid, names in candidates.items():
+        out[qid] = sorted(n for n in names
+                          if not any(_contains(texts[other], n) for other in texts if other != qid))
+    return out
+
+
+def _contains(stems: list[str], name: tuple[str, ...]) -> bool:
+    k = len(name)
+    return any(tuple(stems[i : i + k]) == name for i in range(len(stems) - k + 1))
+
+
 def _analyzer(text: str) -> list[str]:
     tokens = [stem(w) for w in words(text) if w not in STOPWORDS]
     return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
@@ -76,6 +103,13 @@ class QuestionMatcher:
                 for q in bank]
         self._a_vec = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True).fit(refs)
         self._a_rows = self._a_vec.transform(refs)
+        self._names = _topic_names(bank)
+
+    def named_questions(self, text: str) -> set[str]:
+        """Bank questions whose topic the text names outright ("VQ-VAE", "RLHF", "mode collapse")."""
+        stems = [stem(w) for w in words(text)]
+        return {qid for qid, names in self._names.items()
+                if any(_contains(stems, name) for name in names)}
 
     @staticmethod
     def _rubric_words(question) -> list[str]:
@@ -160,7 +194,15 @@ def segment(transcript, matcher: QuestionMatcher) -> tuple[list[Exchange], list[
             j += 1
         reply = "\n".join(t.text for t in reply_turns)
         qid, confidence = matcher.match(turn.text, reply)
-        if (qid is not None and current is not None and qid != current.question_id
+        named = matcher.named_questions(turn.text) if QUESTION_CUES.search(turn.text) else set()
+        if current is not None and named and current.question_id not in named and len(named) == 1:
+            # "VQ-VAE: what is it, and why do people use it?" during the VAE question names another bank topic:
+            # a new question, however short, never a follow-up of the current one.
+            qid, confidence = next(iter(named)), max(confidence, 0.5)
+            named_new = True
+        else:
+            named_new = False
+        if (not named_new and qid is not None and current is not None and qid != current.question_id
                 and FOLLOW_UP_CUES.search(turn.text)
                 and (_reply_prefers_parent(reply, current, qid, matcher)
                      or (len(words(turn.text)) <= SHORT_PROBE_WORDS

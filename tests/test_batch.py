@@ -174,3 +174,34 @@ print(json.dumps({{"loads": bertscore.MODEL_LOADS, "transcripts": len(result.tra
     assert data["transcripts"] == 50
     assert data["parsed"] == ["parse", 50, 50]
     assert data["last"][1] == data["last"][2] and data["steps"] > 1
+
+
+@pytest.mark.parametrize("probe, named", [
+    ("VQ-VAE: what is it, and why do people use it?", "q18"),
+    ("And RLHF?", "q10"),
+    ("What about top-k, why would you use it?", "q13"),
+])
+def test_a_short_turn_naming_another_bank_topic_starts_a_new_question(tmp_path, matcher, probe, named):
+    path = tmp_path / "interview.txt"
+    path.write_text(
+        "Interviewer: How does a VAE work, and what is the ELBO?\n"
+        "Candidate: The encoder outputs a mean and variance, we sample z with the reparameterization trick, and "
+        "we maximise the ELBO, reconstruction minus the KL to the prior.\n"
+        f"Interviewer: {probe}\n"
+        "Candidate: It is a variant that uses a discrete codebook, the encoder outputs are snapped to the nearest "
+        "code; it is also trained with a reconstruction loss like the VAE.\n", encoding="utf-8")
+    exchanges, _ = segment(read_transcript(path), matcher)
+    assert outcome(exchanges, probe) == named
+    assert [e.question_id for e in exchanges] == ["q04", named]
+
+
+def test_a_follow_up_that_names_no_other_topic_stays_a_follow_up(tmp_path, matcher):
+    path = tmp_path / "interview.txt"
+    path.write_text(
+        "Interviewer: How does a VAE work, and what is the ELBO?\n"
+        "Candidate: The encoder outputs a mean and variance and we maximise the ELBO.\n"
+        "Interviewer: Why is that a lower bound?\n"
+        "Candidate: Because the KL divergence is non-negative, so the ELBO never exceeds log p(x).\n",
+        encoding="utf-8")
+    exchanges, _ = segment(read_transcript(path), matcher)
+    assert outcome(exchanges, "Why is that a lower bound?") == ("follow-up", "q04")
