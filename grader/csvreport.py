@@ -17,6 +17,7 @@ ANSWER_COLUMNS = (
     "keyword_coverage", "concepts_matched", "concepts_total", "pitfalls",
     "rouge1_f1", "rouge2_f1", "rougeL_f1", "bertscore_precision", "bertscore_recall", "bertscore_f1", "semantic",
     "flags", "mentor_grade", "difference", "reviewer", "reviewed_at", "mentor_note", "asked", "answer",
+    "errors",
 )
 #: The cohort summary has no answers: one row per candidate instead.
 CANDIDATE_COLUMNS = ("candidate", "source", "overall_score", "answers_graded", "unmatched_turns")

@@ -74,7 +74,12 @@ def _row(entry: dict, number: int, topics: dict[str, tuple[str, ...]], source: s
         "matched": list((entry.get("metrics") or {}).get("keywords", {}).get("matched", ())),
         "missing": list((entry.get("metrics") or {}).get("keywords", {}).get("missing", ())),
         "pitfall_hits": list((entry.get("metrics") or {}).get("keywords", {}).get("pitfalls", ())),
+        "contradictions": list(entry.get("contradictions") or ()),
     }
+    # What the answer got wrong, each as the quoted clause and the fact or explanation it runs against.
+    row["errors"] = tuple([f"\"{c.get('text', '').strip()}\" contradicts: {c.get('fact', '')}" for c in row["contradictions"]]
+                          + [f"\"{p.get('text', '').strip()}\" misconception: {p.get('explanation', '')}"
+                             for p in row["pitfall_hits"]])
     return row
 
 

@@ -197,3 +197,17 @@ def test_evaluate_reads_jsonl_with_several_references(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output[result.output.index("{"):])
     assert data["pearson"] > 0.9  # "goes up" matches the second reference; "lower" contradicts the first
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "html", "csv", "json"])
+def test_every_report_format_quotes_the_clause_and_states_the_fact(fmt):
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    result = CliRunner().invoke(app, ["grade", "-q", "q04", "--metrics", "keywords,rouge", "-f", fmt, "--answer",
+                                      "The ELBO is an upper bound on the log-likelihood, so we train by minimising it."])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "The ELBO is an upper bound on the log-likelihood" in out
+    assert "lower bound on log p(x)" in out  # the fact, from the rubric
