@@ -364,23 +364,14 @@ def _parse_rubric(path: Path, data: Any, findings: list[Finding]) -> Rubric | No
         concepts.append(Concept(name, weight, synonyms, formulas, required, cf.text("hint", required=False), bonus,
                                 (*cf.texts("statement"), *cf.texts("statements"))))
     pitfalls: list[Pitfall] = []
-    pitfalls_raw = data.get("pitfalls") or []
-    if not isinstance(pitfalls_raw, list):
-        f.error("pitfalls", "must be a list")
-        pitfalls_raw = []
-    for i, raw in enumerate(pitfalls_raw):
-        pf = _Fields(raw if isinstance(raw, dict) else {}, path, qid, findings, f"pitfalls[{i}].")
-        if not isinstance(raw, dict):
-            pf.error("", "must be a mapping with name, patterns, penalty")
-            continue
-        pf.unknown(_PITFALL_FIELDS)
+    for raw, pf in _mappings(f, data.get("pitfalls"), "pitfalls", "name, patterns, penalty", _PITFALL_FIELDS):
         patterns = pf.texts("patterns")
         terms = _term_groups(pf, raw.get("terms"))
         if not patterns and not terms:
             pf.error("patterns", "needs at least one phrase in patterns, or term groups in terms")
         pitfalls.append(Pitfall(pf.text("name"), patterns, pf.number("penalty", high=1.0),
                                 pf.text("explanation", required=False), terms))
-    facts = _parse_facts(f, data.get("facts"), path, qid, findings)
+    facts = _parse_facts(f, data.get("facts"))
     opposites = _parse_opposites(f, data.get("opposites"))
     if len([x for x in findings if x.severity == "error"]) > before:
         return None
@@ -405,19 +396,25 @@ def _term_groups(pf: _Fields, raw: Any) -> tuple[tuple[str, ...], ...]:
     return tuple(groups)
 
 
-def _parse_facts(f: _Fields, raw: Any, path: Path, qid: str | None, findings: list[Finding]) -> tuple[Fact, ...]:
+def _mappings(f: _Fields, raw: Any, name: str, shape: str, allowed: set[str]):
+    """(item, its typed fields) for each mapping in the list ``raw`` under ``name``; a finding for anything else."""
     if raw is None:
-        return ()
+        return
     if not isinstance(raw, list):
-        f.error("facts", "must be a list")
-        return ()
-    facts = []
+        f.error(name, "must be a list")
+        return
     for i, item in enumerate(raw):
-        ff = _Fields(item if isinstance(item, dict) else {}, path, qid, findings, f"facts[{i}].")
+        fields = _Fields(item if isinstance(item, dict) else {}, f.path, f.qid, f.findings, f"{name}[{i}].")
         if not isinstance(item, dict):
-            ff.error("", "must be a mapping with claim, subject, holds")
+            fields.error("", f"must be a mapping with {shape}")
             continue
-        ff.unknown(_FACT_FIELDS)
+        fields.unknown(allowed)
+        yield item, fields
+
+
+def _parse_facts(f: _Fields, raw: Any) -> tuple[Fact, ...]:
+    facts = []
+    for _, ff in _mappings(f, raw, "facts", "claim, subject, holds", _FACT_FIELDS):
         claim = ff.text("claim")
         subject = ff.texts("subject", required=True)
         holds, denies = ff.texts("holds"), ff.texts("denies")
@@ -520,6 +517,24 @@ def _rubric_warnings(question: Question, rubric: Rubric) -> list[Finding]:
             out.append(Finding("warning", rubric.path, f"concept {concept.name!r}: no synonym or formula "
                                "occurs in the reference answer (mark it 'bonus: true' if it goes beyond the reference on purpose)",
                                question.id, f"concepts[{i}]"))
+    out.extend(_correctness_warnings(question, rubric, reference))
+    return out
+
+
+def _correctness_warnings(question: Question, rubric: Rubric, reference: str) -> list[Finding]:
+    """Facts and pitfalls must hold on the model answer: a flag on the reference is a rubric bug."""
+    from grader.metrics.claims import check_facts, opposites_for
+    from grader.metrics.keywords import score_keywords
+
+    out = []
+    context = f"{question.reference}\n{question.extra_reference}"
+    for c in check_facts(rubric.facts, reference, opposites_for(rubric.opposites), context=context):
+        out.append(Finding("warning", rubric.path, f"the reference answer contradicts a fact ({c.kind}: "
+                           f"{c.said!r} of {c.subject!r} in {c.text.strip()!r}): fix the fact's phrases",
+                           question.id, "facts"))
+    for hit in score_keywords(rubric, reference).pitfalls:
+        out.append(Finding("warning", rubric.path, f"pitfall {hit.pitfall!r} fires on the reference answer "
+                           f"({hit.text.strip()!r})", question.id, "pitfalls"))
     return out
 
 

@@ -173,3 +173,21 @@ def test_non_editable_install_finds_bundled_bank(tmp_path):
     check = subprocess.run([sys.executable, "-c", code, "bank", "check"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize("addition, expected", [
+    # A fact whose phrase the reference itself negates: "No extra compute at inference" vs holds "extra compute".
+    ("facts:\n  - claim: \"Inference costs extra compute.\"\n    subject: [inference]\n    holds: [extra compute]\n",
+     "contradicts a fact"),
+    ("pitfalls:\n  - name: merge is wrong\n    terms: [[merge], [training]]\n    penalty: 0.1\n",
+     "fires on the reference"),
+])
+def test_a_fact_or_pitfall_that_flags_the_reference_is_a_warning(bank_copy, addition, expected):
+    path = bank_copy / "rubrics" / "q09.yaml"
+    text = path.read_text(encoding="utf-8")
+    key = addition.split(":", 1)[0] + ":"
+    assert key + "\n" in text
+    path.write_text(text.replace(key + "\n", addition, 1), encoding="utf-8")
+    check = runner.invoke(app, ["bank", "check", str(bank_copy)])
+    assert check.exit_code == EXIT_FINDINGS, check.output
+    assert expected in check.output
