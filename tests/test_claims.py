@@ -193,10 +193,16 @@ def test_evaluate_reads_jsonl_with_several_references(tmp_path):
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["evaluate", "--dataset", str(path), "--id-col", "qid", "--reference-col",
                                       "refs", "--answer-col", "answer", "--score-col", "grade", "--references-sep",
-                                      " || ", "--metrics", "rouge", "--format", "json"])
+                                      " || ", "--metrics", "rouge", "--format", "json",
+                                      "--predictions", str(tmp_path / "p.csv")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output[result.output.index("{"):])
-    assert data["pearson"] > 0.9  # "goes up" matches the second reference; "lower" contradicts the first
+    assert data["n"] == 4
+    import csv
+
+    scores = [float(r["score"]) for r in csv.DictReader((tmp_path / "p.csv").open(encoding="utf-8"))]
+    assert min(scores[:2]) > 90  # "goes up" is graded against the second reference, not only the first
+    assert max(scores[2:]) < min(scores[:2])  # "lower" contradicts the first
 
 
 @pytest.mark.parametrize("fmt", ["text", "md", "html", "csv", "json"])

@@ -163,11 +163,31 @@ class Reading:
         content = [i for i, t in enumerate(tokens) if t.text not in STOPWORDS or t.text in NEGATORS]
         return cls(text, tokens, clause, content)
 
+    def __post_init__(self):
+        # Where each distinct word stands (content positions), and each clause's token range: phrase matching
+        # and binding stay linear in the answer's length (100,000 characters are allowed).
+        self._by_text: dict[str, list[int]] = {}
+        for ci, ti in enumerate(self.content):
+            self._by_text.setdefault(self.tokens[ti].text, []).append(ci)
+        self._word_hits: dict[str, list[int]] = {}
+        self.clause_span: dict[int, tuple[int, int]] = {}
+        for k, c in enumerate(self.clause):
+            lo, _ = self.clause_span.get(c, (k, k))
+            self.clause_span[c] = (lo, k)
+
+    def starts(self, word: Token) -> list[int]:
+        """Content positions of the words ``same_word`` accepts for ``word`` (cached per word)."""
+        hits = self._word_hits.get(word.text)
+        if hits is None:
+            hits = sorted(ci for text, positions in self._by_text.items()
+                          if same_word(word, self.tokens[self.content[positions[0]]]) for ci in positions)
+            self._word_hits[word.text] = hits
+        return hits
+
     def clause_text(self, i: int) -> tuple[str, int, int]:
         """The clause holding token ``i``: its text and character offsets."""
-        c = self.clause[i]
-        members = [k for k, cl in enumerate(self.clause) if cl == c]
-        start, end = self.tokens[members[0]].start, self.tokens[members[-1]].end
+        lo, hi = self.clause_span[self.clause[i]]
+        start, end = self.tokens[lo].start, self.tokens[hi].end
         return self.text[start:end], start, end
 
     def _contrasts(self, k: int, first: int) -> bool:
@@ -222,16 +242,15 @@ def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP)
         return []
     content, tokens = reading.content, reading.tokens
     out = []
-    for ci, ti in enumerate(content):
-        if not same_word(phrase[0], tokens[ti]):
-            continue
+    for ci in reading.starts(phrase[0]):
+        ti = content[ci]
         matched, position = [ti], ci
         for expected in phrase[1:]:
             for step in range(1, gap + 2):
                 cj = position + step
                 if cj >= len(content) or reading.clause[content[cj]] != reading.clause[ti]:
                     break
-                if same_word(expected, tokens[content[cj]]):
+                if same_word(expected, tokens[content[cj]]):  # cheap: a word stands next to the last one
                     matched.append(content[cj])
                     position = cj
                     break
@@ -286,9 +305,12 @@ def _mentions(facts, groups: list[int], reading: Reading) -> list[_Mention]:
                 found.append(_Mention(group, first, last))
     found.sort(key=lambda m: (-(m.last - m.first), m.first))
     kept: list[_Mention] = []
+    taken: set[int] = set()
     for m in found:
-        if all(m.last < k.first or m.first > k.last for k in kept):
+        span = range(m.first, m.last + 1)
+        if not taken.intersection(span):
             kept.append(m)
+            taken.update(span)
     return sorted(kept, key=lambda m: m.first)
 
 
@@ -298,29 +320,45 @@ BIND_REACH = 10
 OBJECT_REACH = 2
 
 
-def _bind(first: int, last: int, mentions: list[_Mention], reading: Reading) -> _Mention | None:
+class _Subjects:
+    """The subjects an answer names, indexed by clause and sentence (binding stays linear in the answer)."""
+
+    def __init__(self, mentions: list[_Mention], reading: Reading):
+        self.all = mentions
+        self.by_clause: dict[int, list[_Mention]] = {}
+        self.by_sentence: dict[int, list[_Mention]] = {}
+        self.at: dict[int, _Mention] = {}
+        self.aside = {m: _aside(m, reading) for m in mentions}
+        for m in mentions:
+            self.by_clause.setdefault(reading.clause[m.first], []).append(m)
+            self.by_sentence.setdefault(reading.tokens[m.first].sentence, []).append(m)
+            for k in range(m.first, m.last + 1):
+                self.at[k] = m
+
+
+def _bind(first: int, last: int, subjects: _Subjects, reading: Reading) -> _Mention | None:
     """The subject a phrase at first..last is said of: the nearest subject named before it in its clause
     (subject-verb-object order: a subject named after the phrase, or in another clause, is not it); in a
     clause that names no subject but uses a pronoun, the last subject named shortly before it in the sentence."""
-    mentions = [m for m in mentions if not _aside(m, reading) or _relative_to(m, first, reading)]
     clause, sentence = reading.clause[first], reading.tokens[first].sentence
-    before = [m for m in mentions if m.last < first and reading.clause[m.first] == clause
-              and first - m.last <= BIND_REACH]
+    in_clause = [m for m in subjects.by_clause.get(clause, ())
+                 if not subjects.aside[m] or _relative_to(m, first, reading)]
+    before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH]
     # A verb's object right after it ("minimise the ELBO", "learns the update BA") is what it is said of,
     # when it is closer than the subject before it.
-    after = [m for m in mentions if m.first > last and reading.clause[m.first] == clause
-             and m.first - last <= OBJECT_REACH
+    after = [m for m in in_clause if m.first > last and m.first - last <= OBJECT_REACH
              and not any(ch in reading.text[reading.tokens[last].end : reading.tokens[m.first].start] for ch in ",;:()")]
     if after and (not before or after[0].first - last < first - before[-1].last):
         return after[0]
     if before:
         return before[-1]
-    if any(reading.clause[m.first] == clause for m in mentions):
+    if in_clause:
         return None  # the clause names its subject after the phrase: too loose to judge
-    members = [k for k in range(first) if reading.clause[k] == clause]
-    if any(reading.tokens[k].text in PRONOUNS for k in members) or not members:
-        earlier = [m for m in mentions if m.last < first and reading.tokens[m.first].sentence == sentence
-                   and first - m.last <= 2 * BIND_REACH]
+    lo = reading.clause_span[clause][0]
+    if lo == first or any(reading.tokens[k].text in PRONOUNS for k in range(lo, first)):
+        earlier = [m for m in subjects.by_sentence.get(sentence, ())
+                   if m.last < first and first - m.last <= 2 * BIND_REACH
+                   and (not subjects.aside[m] or _relative_to(m, first, reading))]
         if earlier:
             return _Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
     return None
@@ -390,14 +428,17 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
     mentions = _mentions(facts, groups, reading)
     if not mentions:
         return []
+    subjects = _Subjects(mentions, reading)
     # Every holds phrase of a subject, where it occurs: a phrase true of the subject it is bound to never
     # counts as a swap or an opposite.
-    holds_at: dict[int, set[tuple[int, int]]] = {}
+    holds_at: dict[int, set[int]] = {}  # subject group -> tokens inside a phrase that holds of it
+    holds_of: dict[int, list[tuple[int, int, frozenset[int]]]] = {}  # fact index -> where its holds occur
     occurrences = []  # (first, last, own, fact index, kind, phrase)
     for i, fact in enumerate(facts):
         for phrase in fact.holds:
             for first, last, own in find_all(phrase_tokens(phrase), reading):
-                holds_at.setdefault(groups[i], set()).add((first, last))
+                holds_at.setdefault(groups[i], set()).update(range(first, last + 1))
+                holds_of.setdefault(i, []).append((first, last, own))
                 occurrences.append((first, last, own, i, "holds", phrase))
             for variant, _ in _variants(phrase, opposites):
                 for first, last, own in find_all(phrase_tokens(variant), reading):
@@ -407,27 +448,27 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
                 occurrences.append((first, last, own, i, "denies", phrase))
     found: dict[tuple[int, int], Contradiction] = {}
     for first, last, own, i, kind, phrase in occurrences:
-        if any(own <= set(range(m.first, m.last + 1)) for m in mentions) or any(m.first <= first <= m.last and not set(range(m.first, m.last + 1)) <= own
-                                        for m in mentions):
-            continue  # a phrase that starts inside a subject's name ("k most likely" from the k of "top-k")
-        subject = _bind(first, last, mentions, reading)
+        named_at = [subjects.at.get(k) for k in (first, last)]
+        if named_at[0] is not None and (named_at[0] is named_at[1] or not set(range(named_at[0].first,
+                                                                                  named_at[0].last + 1)) <= own):
+            continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
+        subject = _bind(first, last, subjects, reading)
         if subject is None:
             continue
         fact = facts[i]
         negated = reading.negated(first, last, own)
         same = subject.group == groups[i]
-        overlaps_true = any(not (b < first or a > last) for a, b in holds_at.get(subject.group, ()))
+        overlaps_true = any(k in holds_at.get(subject.group, ()) for k in range(first, last + 1))
         if kind == "holds" and same and negated:
             verdict = "negation"
         elif kind in ("opposite", "denies") and same and not negated and not overlaps_true:
-            if kind == "opposite" and _holds_unnegated(fact, reading, subject, mentions, first):
+            if kind == "opposite" and _holds_unnegated(holds_of.get(i, ()), reading, subject, subjects, first):
                 continue
             verdict = "opposite"
         elif (kind == "holds" and not same and not negated and not overlaps_true and not subject.carried
               and (subject.group, groups[i]) in siblings
               and not _names_subject(fact.claim, facts, groups, subject.group)
-              and not any(m.group == groups[i] and reading.tokens[m.first].sentence == reading.tokens[first].sentence
-                          for m in mentions)):
+              and not any(m.group == groups[i] for m in subjects.by_sentence.get(reading.tokens[first].sentence, ()))):
             verdict = "swap"
         else:
             continue
@@ -441,14 +482,13 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
     return sorted(found.values(), key=lambda c: c.start)
 
 
-def _holds_unnegated(fact, reading: Reading, subject: _Mention, mentions, near: int) -> bool:
+def _holds_unnegated(holds, reading: Reading, subject: _Mention, subjects: _Subjects, near: int) -> bool:
     """The clause also says, unnegated, what holds ("a lower bound, not an upper one"): not an opposite."""
-    for phrase in fact.holds:
-        for first, last, own in find_all(phrase_tokens(phrase), reading):
-            if reading.clause[first] == reading.clause[near] and not reading.negated(first, last, own):
-                bound = _bind(first, last, mentions, reading)
-                if bound is not None and bound.group == subject.group:
-                    return True
+    for first, last, own in holds:
+        if reading.clause[first] == reading.clause[near] and not reading.negated(first, last, own):
+            bound = _bind(first, last, subjects, reading)
+            if bound is not None and bound.group == subject.group:
+                return True
     return False
 
 

@@ -24,8 +24,7 @@ MAX_ITEM_WORDS = 5
 MIN_ITEMS = 5
 #: ... and this share of the answer's words sits in short items or runs without function words.
 MIN_LIST_SHARE = 0.75
-#: A run of words is a list on its own when it is this long with (almost) no function word.
-MIN_RUN_WORDS = 7
+#: Words without function words (a run of terms, a formula) are list material at any length.
 MAX_RUN_FUNCTION_SHARE = 0.08
 #: Words that say something is being explained, even in telegraphic notes.
 _VERBS = re.compile(r"\b(is|are|was|were|means|makes|uses|keeps|learns|adds|lets|gives|becomes|because|so that)\b",
@@ -51,10 +50,12 @@ def keyword_list_shape(answer: str) -> str | None:
             continue
         short_item = len(item_words) <= MAX_ITEM_WORDS and _function_share(item_words) <= 0.2 \
             and not _VERBS.search(item)
-        run = len(item_words) >= MIN_RUN_WORDS and _function_share(item_words) <= MAX_RUN_FUNCTION_SHARE
+        # A run of terms, or a formula written out ("min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]"): as long as
+        # it likes, with (almost) no function word and no verb.
+        run = _function_share(item_words) <= MAX_RUN_FUNCTION_SHARE and not _VERBS.search(item)
         if short_item or run:
             listy_words += len(item_words)
-            listy_items += 1 if short_item else len(item_words) // 2
+            listy_items += 1 if short_item else max(1, len(item_words) // 2)
     if listy_items < MIN_ITEMS or listy_words / len(words) < MIN_LIST_SHARE:
         return None
     if len(items) <= 2:
