@@ -18,11 +18,12 @@ contradictions of a fact. Everything is lexical and runs in microseconds: no mod
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from grader.text import STOPWORDS, Token, same_word, tokenize
+from grader.text import STOPWORDS, Token, edit_distance_at_most, same_word, tokenize
 
 OPPOSITES_FILE = Path(__file__).resolve().parent.parent / "data" / "opposites.yaml"
 
@@ -47,6 +48,7 @@ NEGATION_REACH = 4
 CONTRAST_CLAUSE_REACH = 6
 #: Largest gap (in content words) between the words of a phrase.
 PHRASE_GAP = 2
+_PAUSE = re.compile(r"[,;]")
 
 
 # --------------------------------------------------------------------------- results
@@ -169,19 +171,20 @@ class Reading:
         self._by_text: dict[str, list[int]] = {}
         for ci, ti in enumerate(self.content):
             self._by_text.setdefault(self.tokens[ti].text, []).append(ci)
-        self._word_hits: dict[str, list[int]] = {}
+        self._word_hits: dict[tuple, list[int]] = {}
         self.clause_span: dict[int, tuple[int, int]] = {}
         for k, c in enumerate(self.clause):
             lo, _ = self.clause_span.get(c, (k, k))
             self.clause_span[c] = (lo, k)
 
-    def starts(self, word: Token) -> list[int]:
-        """Content positions of the words ``same_word`` accepts for ``word`` (cached per word)."""
-        hits = self._word_hits.get(word.text)
+    def starts(self, word: Token, match=same_word) -> list[int]:
+        """Content positions of the words ``match`` accepts for ``word`` (cached per word)."""
+        key = (word.text, match)
+        hits = self._word_hits.get(key)
         if hits is None:
             hits = sorted(ci for text, positions in self._by_text.items()
-                          if same_word(word, self.tokens[self.content[positions[0]]]) for ci in positions)
-            self._word_hits[word.text] = hits
+                          if match(word, self.tokens[self.content[positions[0]]]) for ci in positions)
+            self._word_hits[key] = hits
         return hits
 
     def clause_text(self, i: int) -> tuple[str, int, int]:
@@ -236,21 +239,35 @@ def phrase_tokens(phrase: str) -> tuple[Token, ...]:
     return content or tuple(tokens)
 
 
-def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP) -> list[tuple[int, int, frozenset[int]]]:
-    """Every occurrence of ``phrase`` within one clause: (first, last, matched token indices)."""
+def same_name(expected: Token, seen: Token) -> bool:
+    """A subject's name matches its own word, a plural or a one-letter typo, never a word that only shares its
+    stem ("generator" is not "generated", "denoiser" not "denoising")."""
+    a, b = expected.text, seen.text
+    if a == b or b in (a + "s", a + "es") or a in (b + "s", b + "es"):
+        return True
+    return len(a) >= 6 and a.isalpha() and b.isalpha() and edit_distance_at_most(a, b, 1) \
+        and a[:2] == b[:2] and not (b.startswith("un") != a.startswith("un"))
+
+
+def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
+             name: bool = False) -> list[tuple[int, int, frozenset[int]]]:
+    """Every occurrence of ``phrase`` within one clause: (first, last, matched token indices). ``name``: match
+    a subject's name (exact words, see ``same_name``), not a phrase (stems)."""
     if not phrase:
         return []
     content, tokens = reading.content, reading.tokens
+    match = same_name if name else same_word
     out = []
-    for ci in reading.starts(phrase[0]):
+    for ci in reading.starts(phrase[0], match):
         ti = content[ci]
         matched, position = [ti], ci
         for expected in phrase[1:]:
             for step in range(1, gap + 2):
                 cj = position + step
-                if cj >= len(content) or reading.clause[content[cj]] != reading.clause[ti]:
-                    break
-                if same_word(expected, tokens[content[cj]]):  # cheap: a word stands next to the last one
+                if cj >= len(content) or reading.clause[content[cj]] != reading.clause[ti] \
+                        or _PAUSE.search(reading.text, tokens[content[position]].end, tokens[content[cj]].start):
+                    break  # a phrase never spans a comma: "p, like ninety percent" is not "p percent"
+                if match(expected, tokens[content[cj]]):  # cheap: a word stands next to the last one
                     matched.append(content[cj])
                     position = cj
                     break
@@ -301,7 +318,7 @@ def _mentions(facts, groups: list[int], reading: Reading) -> list[_Mention]:
     found = []
     for fact, group in zip(facts, groups):
         for name in fact.subject:
-            for first, last, _ in find_all(phrase_tokens(name), reading, gap=0):
+            for first, last, _ in find_all(phrase_tokens(name), reading, gap=0, name=True):
                 found.append(_Mention(group, first, last))
     found.sort(key=lambda m: (-(m.last - m.first), m.first))
     kept: list[_Mention] = []
@@ -329,6 +346,14 @@ class _Subjects:
         self.by_sentence: dict[int, list[_Mention]] = {}
         self.at: dict[int, _Mention] = {}
         self.aside = {m: _aside(m, reading) for m in mentions}
+        # "precision and recall separate fidelity from coverage": coordinated subjects share what is said.
+        self.together: dict[_Mention, set[int]] = {m: {m.group} for m in mentions}
+        for a, b in zip(mentions, mentions[1:]):
+            between = [reading.tokens[k].text for k in range(a.last + 1, b.first)]
+            if reading.clause[a.first] == reading.clause[b.first] and len(between) <= 2 \
+                    and all(w in ("and", "or", "both", "either", "nor") for w in between):
+                joined = self.together[a] | self.together[b]
+                self.together[a] = self.together[b] = joined
         for m in mentions:
             self.by_clause.setdefault(reading.clause[m.first], []).append(m)
             self.by_sentence.setdefault(reading.tokens[m.first].sentence, []).append(m)
@@ -364,13 +389,28 @@ def _bind(first: int, last: int, subjects: _Subjects, reading: Reading) -> _Ment
     return None
 
 
+#: A subject named after one of these is context, not what the clause describes: "the difference from a
+#: normal VAE is ...", "the output of the generator". ("In the RL phase", "at inference", "for FID" name a time
+#: or a topic that the clause is about, so those prepositions are not here.)
+PREPOSITIONS = frozenset("with from of by via like".split())
+_ARTICLES = frozenset("a an the this that these those its their our your".split())
+
+
 def _aside(mention: _Mention, reading: Reading) -> bool:
-    """A subject named only in contrast ("unlike top-k", "rather than the encoder") is not what is described."""
+    """A subject named only in contrast ("unlike top-k", "rather than the encoder") or as the object of a
+    preposition ("in CFG", "from a normal VAE") is not what is described."""
     k = mention.first - 1
-    while k >= 0 and reading.tokens[k].text in STOPWORDS and reading.tokens[k].text not in CONTRASTIVE \
-            and mention.first - k <= 2:
+    while k >= 0 and reading.tokens[k].text in _ARTICLES and mention.first - k <= 2:
         k -= 1
-    return k >= 0 and reading.tokens[k].text in CONTRASTIVE and reading.clause[k] == reading.clause[mention.first]
+    if k < 0 or reading.clause[k] != reading.clause[mention.first]:
+        return False
+    word = reading.tokens[k].text
+    if word in PREPOSITIONS:
+        return True
+    while k >= 0 and reading.tokens[k].text in STOPWORDS and word not in CONTRASTIVE and mention.first - k <= 2:
+        k -= 1
+        word = reading.tokens[k].text if k >= 0 else ""
+    return word in CONTRASTIVE
 
 
 def _relative_to(mention: _Mention, first: int, reading: Reading) -> bool:
@@ -466,9 +506,9 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
                 continue
             verdict = "opposite"
         elif (kind == "holds" and not same and not negated and not overlaps_true and not subject.carried
-              and (subject.group, groups[i]) in siblings
+              and (subject.group, groups[i]) in siblings and groups[i] not in subjects.together.get(subject, ())
               and not _names_subject(fact.claim, facts, groups, subject.group)
-              and not any(m.group == groups[i] for m in subjects.by_sentence.get(reading.tokens[first].sentence, ()))):
+              and not any(m.group == groups[i] for m in subjects.by_clause.get(reading.clause[first], ()))):
             verdict = "swap"
         else:
             continue
