@@ -498,7 +498,9 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
         fact = facts[i]
         negated = reading.negated(first, last, own)
         same = subject.group == groups[i]
-        overlaps_true = any(k in holds_at.get(subject.group, ()) for k in range(first, last + 1))
+        # True of the subject, or of a subject coordinated with it ("precision and recall separate fidelity ...").
+        overlaps_true = any(k in holds_at.get(g, ()) for g in subjects.together.get(subject, {subject.group})
+                            for k in range(first, last + 1))
         if kind == "holds" and same and negated:
             verdict = "negation"
         elif kind in ("opposite", "denies") and same and not negated and not overlaps_true:
