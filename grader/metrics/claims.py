@@ -590,7 +590,7 @@ def _content_words(reading: Reading, lo: int, hi: int) -> list[Token]:
 
 def _units(reading: Reading) -> list[tuple[int, int]]:
     """Token ranges of each claim: clauses (a sentence split at "so", "because", "but", ...), and relative
-    or conditional clauses ("that", "which", "if", "or")."""
+    or conditional clauses ("that", "which", "if")."""
     spans, start = [], 0
     for k in range(1, len(reading.tokens) + 1):
         if k == len(reading.tokens) or reading.clause[k] != reading.clause[start] \
@@ -612,20 +612,23 @@ MIN_NEGATION_SHARE = 0.75
 #: A reference claim this close to the best-aligned one that agrees with the answer clears it.
 SUPPORT_MARGIN = 0.15
 #: Words that open a relative or conditional clause: a claim of its own ("a path that C is not in").
-UNIT_BREAKS = frozenset("that which who where if then or".split())
+UNIT_BREAKS = frozenset("that which who where if then".split())
 
 
-def _compare(words: list[Token], rwords: list[Token], opposites: Opposites) -> tuple[float, int, list[Token], int]:
-    """(aligned share, shared words, flipped words, ...) of an answer claim against a reference claim."""
+def _compare(words: list[Token], rwords: list[Token], opposites: Opposites,
+             sentence: list[Token]) -> tuple[float, float, int, list[Token]]:
+    """(aligned share of the answer claim, of the reference claim, shared words, flipped words).
+
+    A word is flipped when the reference claim has its opposite and the answer's whole sentence does not
+    say the reference's word too (an answer that names both sides, "inside the class but outside its
+    functions", flips nothing)."""
     shared = [t for t in words if any(opposites.are_kin(t, r) for r in rwords)]
     flipped = [t for t in words if t not in shared
-               and any(opposites.are_opposite(t, r) and not any(opposites.are_kin(r, a) for a in words)
+               and any(opposites.are_opposite(t, r) and not any(opposites.are_kin(r, a) for a in sentence)
                        for r in rwords)]
     aligned = len({t.stem for t in shared}) + len({t.stem for t in flipped})
-    # Aligned share on either side: an answer that adds words to a short reference claim still says it
-    # ("they are connected to the positive terminal" against "the terminals are not connected").
-    share = max(aligned / len({t.stem for t in words}), min(1.0, aligned / len({t.stem for t in rwords})))
-    return share, len({t.stem for t in shared}), flipped, aligned
+    return (aligned / len({t.stem for t in words}), min(1.0, aligned / len({t.stem for t in rwords})),
+            len({t.stem for t in shared}), flipped)
 
 
 def check_reference(answer: str, references: list[str], opposites: Opposites,
@@ -649,18 +652,28 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
             if words:
                 claims.append((r, lo, hi, words))
     out = []
+    sentences: dict[int, list[Token]] = {}
+    for t in reading.tokens:
+        sentences.setdefault(t.sentence, []).append(t)
     for lo, hi in _units(reading):
         words = _content_words(reading, lo, hi)
         if not words:
             continue
+        sentence = sentences[reading.tokens[lo].sentence]
         verdicts = []
         for r, rlo, rhi, rwords in claims:
-            share, shared, flipped, _ = _compare(words, rwords, opposites)
+            own_share, ref_share, shared, flipped = _compare(words, rwords, opposites, sentence)
+            # Aligned on either side: an answer that adds words to a short reference claim still says it
+            # ("they are connected to the positive terminal" against "the terminals are not connected").
+            share = max(own_share, ref_share)
             if not shared or share < MIN_ALIGNED_SHARE:
                 continue
             negation_flip = (_negations(reading, lo, hi) % 2) != (_negations(r, rlo, rhi) % 2)
             flips = len({t.stem for t in flipped}) + negation_flip
-            if flips == 1 and not flipped and (shared < 2 or share < MIN_NEGATION_SHARE):
+            # A negation flip alone needs the two claims to be close paraphrases, seen from both sides: a long
+            # sentence negates many things.
+            if flips == 1 and not flipped and min(own_share, ref_share) < MIN_NEGATION_SHARE \
+                    and not (own_share == 1.0 and ref_share >= 0.5):  # "there is a gap" / "there is no gap between them"
                 continue
             verdicts.append((share, shared, flips, flipped, r, rlo, rhi))
         if not verdicts:

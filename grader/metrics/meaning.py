@@ -97,14 +97,23 @@ def match_by_meaning(encoder: SentenceEncoder, answer: str, concepts, threshold:
         return []
     statements = [m for c in wanted for m in c.meanings]
     sims = encoder.embed([s[0] for s in spans]) @ encoder.embed(statements).T
-    out, column = [], 0
-    for concept in wanted:
-        block = sims[:, column : column + len(concept.meanings)]  # clause x statement of this concept
+    per_concept, column = [], 0
+    for concept in wanted:  # clause x concept: the best statement of each concept
+        per_concept.append(sims[:, column : column + len(concept.meanings)].max(dim=1).values)
         column += len(concept.meanings)
-        best = int(block.max(dim=1).values.argmax())
-        value = float(block[best].max())
-        if value >= threshold:
-            text, start, end = spans[best]
-            out.append(MeaningMatch(concept.name, round(value, 4), text, start, end))
+    # A clause is evidence for one concept only (the closest): sentence embeddings follow the topic, so one
+    # clause about VAEs is "close" to several VAE concepts at once. Best pairs first.
+    pairs = sorted(((float(per_concept[j][i]), i, j) for j in range(len(wanted)) for i in range(len(spans))),
+                   reverse=True)
+    out, used_clauses, done = [], set(), set()
+    for value, i, j in pairs:
+        if value < threshold:
+            break
+        if i in used_clauses or j in done:
+            continue
+        used_clauses.add(i)
+        done.add(j)
+        text, start, end = spans[i]
+        out.append(MeaningMatch(wanted[j].name, round(value, 4), text, start, end))
     encoder.forget([s[0] for s in spans])
     return out
