@@ -44,6 +44,8 @@ class Config:
     off_question_cap: float
     contradiction_factor: float = 0.5
     reference_contradiction_factor: float = 0.3
+    gist_floor: float = 0.0
+    gist_min_semantic: float = 1.0
     meaning_threshold: float = 0.5
     path: str = ""
     digest: str = field(default="", compare=False)
@@ -175,6 +177,8 @@ def load_config(path: str | Path | None = None) -> Config:
         reference_contradiction_factor=num(guards, "reference_contradiction_factor",
                                            "guards.reference_contradiction_factor", 0, 1),
         meaning_threshold=num(data.get("meaning") or {}, "concept_threshold", "meaning.concept_threshold", 0, 1),
+        gist_floor=num(guards, "gist_floor", "guards.gist_floor", 0, 100),
+        gist_min_semantic=num(guards, "gist_min_semantic", "guards.gist_min_semantic", 0, 1),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
     )
@@ -285,6 +289,14 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         flags.append("contradiction")
         for c in contradictions:
             score *= 1.0 - (config.contradiction_factor if c.subject else config.reference_contradiction_factor)
+    if (keywords is not None and not keywords.pitfalls and not contradictions and semantic is not None
+            and semantic >= config.gist_min_semantic and score < config.gist_floor
+            and any(m.required for m in keywords.matched)):
+        # A plain, honest answer that states an essential point (in any words) and nothing wrong has the gist:
+        # a mentor marks it Partial at least, above a list of terms or a fluent wrong answer. The guards below
+        # (empty, off-question, list, restated question) still apply.
+        flags.append("gist")
+        score = config.gist_floor
     if not answer.strip():
         flags.append("empty")
         score = 0.0

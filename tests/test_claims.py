@@ -217,3 +217,20 @@ def test_every_report_format_quotes_the_clause_and_states_the_fact(fmt):
     out = " ".join(result.output.split())
     assert "The ELBO is an upper bound on the log-likelihood" in out
     assert "lower bound on log p(x)" in out  # the fact, from the rubric
+
+
+def test_a_vague_but_correct_answer_ranks_above_a_list_and_a_wrong_answer(full_grader):
+    vague = "A diffusion model learns to remove noise step by step, so it can start from pure noise and turn it into an image."
+    listed = "forward process, Gaussian noise, T steps, reverse denoising, U-Net, epsilon prediction, DDPM, variational bound"
+    wrong = ("The forward process is learned by a neural network, while the reverse process is fixed and just adds "
+             "Gaussian noise to the image.")
+    v, k, w = (full_grader.grade("q05", a) for a in (vague, listed, wrong))
+    assert v.score >= full_grader.config.gist_floor and not {"misconception", "contradiction"} & set(v.flags)
+    assert "keyword-list" in k.flags and "contradiction" in w.flags
+    assert v.score > k.score and v.score > w.score
+
+
+def test_the_gist_floor_lifts_a_plain_answer_that_states_an_essential_point(full_grader):
+    plain = "It learns how to take the noise back out of a picture, one small step after another."
+    report = full_grader.grade("q05", plain)
+    assert "gist" in report.flags and report.score == full_grader.config.gist_floor
