@@ -523,7 +523,8 @@ def _rubric_warnings(question: Question, rubric: Rubric) -> list[Finding]:
 
 def _correctness_warnings(question: Question, rubric: Rubric, reference: str) -> list[Finding]:
     """Facts and pitfalls must hold on the model answer: a flag on the reference is a rubric bug."""
-    from grader.metrics.claims import check_facts, opposites_for
+    from grader.metrics.claims import check_facts
+    from grader.metrics.opposites import opposites_for
     from grader.metrics.keywords import score_keywords
 
     out = []

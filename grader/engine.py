@@ -196,7 +196,9 @@ class Grader:
 
     def contradictions(self, question: Question, answer: str, references: list[str]) -> tuple:
         """Clauses of the answer that contradict the rubric's facts, or the reference sentences without them."""
-        from grader.metrics.claims import check_facts, check_reference, opposites_for
+        from grader.metrics.claims import check_facts
+        from grader.metrics.opposites import opposites_for
+        from grader.metrics.reference import check_reference
 
         rubric = question.rubric
         opposites = opposites_for(rubric.opposites if rubric is not None else ())

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from grader.bank import Bank, Question, load_bank
-from grader.metrics.claims import check_facts, check_reference, match_terms, opposites_for
+from grader.metrics.claims import check_facts
+from grader.metrics.opposites import opposites_for
+from grader.metrics.reading import match_terms
+from grader.metrics.reference import check_reference
 from grader.metrics.form import keyword_list_shape
 from grader.metrics.keywords import score_keywords
 from grader.yamlio import safe_load

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from grader.bank import load_bank
-from grader.metrics.claims import check_facts, opposites_for
+from grader.metrics.claims import check_facts
+from grader.metrics.opposites import opposites_for
 from grader.metrics.keywords import score_keywords
 from grader.yamlio import safe_load
 

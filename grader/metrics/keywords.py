@@ -180,7 +180,7 @@ def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
     reading = None
     for pitfall in rubric.pitfalls:
         if pitfall.terms:
-            from grader.metrics.claims import Reading, match_terms
+            from grader.metrics.reading import Reading, match_terms
 
             reading = reading or Reading.of(answer)
             hit = match_terms(pitfall.terms, answer, reading)

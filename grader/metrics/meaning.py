@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.metrics.claims import Reading
+from grader.metrics.reading import Reading
 
 #: Sentence embeddings use the model's last layer (all-MiniLM-L6-v2 was trained to be pooled there).
 LAYER = 6

@@ -1,0 +1,213 @@
+"""Reading an answer the way the correctness checks need: clauses, negation, and phrase matching.
+
+A person's sentence is read clause by clause ("while", "but", "because" ... start a new one); a phrase is
+negated by a negator shortly before it, by a contrast marker ("rather than X", "unlike X") or by a disowning
+word earlier in the sentence ("It is a myth that ..."). Phrases match on stems with small gaps, never across a
+comma; a subject's name matches whole words only. Matching is indexed by word so that it stays linear in the
+answer's length (100,000 characters are allowed). Used by ``facts``, ``reference`` and the keyword rubric's
+term-group pitfalls.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from grader.text import STOPWORDS, Token, edit_distance_at_most, same_word, tokenize
+
+#: Words that negate what follows them in the clause.
+NEGATORS = frozenset("""
+not no never none nor neither without cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
+shouldnt couldnt hasnt havent hadnt aint nothing lack lacks lacking avoid avoids avoided avoiding
+""".split())
+#: Contrast markers: negate a phrase that follows them closely ("top-p, rather than a fixed number, ...").
+CONTRASTIVE = frozenset("instead rather unlike than versus vs opposed".split())
+#: Words that disown a whole sentence: "It is a myth that LoRA adds latency."
+DISOWNING = frozenset("myth misconception misconceptions wrong false incorrect untrue mistake mistaken".split())
+#: Words that start a new clause (negation never reaches across them).
+CLAUSE_BREAKS = frozenset("while whereas whilst but however although though so because since therefore thus hence".split())
+#: ... and, after a comma, these too.
+COMMA_BREAKS = frozenset("and so which whereas while".split())
+#: Pronouns that carry the subject of the previous sentence into a sentence that names none.
+PRONOUNS = frozenset("it its they them their this that these those".split())
+#: How many words before a phrase a negator still negates it, and a contrast marker.
+NEGATION_REACH = 4
+#: How far after "than", "unlike", "instead of" ... the compared thing may reach.
+CONTRAST_CLAUSE_REACH = 6
+#: Largest gap (in content words) between the words of a phrase.
+PHRASE_GAP = 2
+_PAUSE = re.compile(r"[,;]")
+
+
+
+@dataclass
+class Reading:
+    """An answer's tokens with clause numbers, and the content tokens phrases are matched on."""
+
+    text: str
+    tokens: list[Token]
+    clause: list[int]
+    content: list[int]  # indices into tokens of the non-stopwords
+
+    @classmethod
+    def of(cls, text: str) -> "Reading":
+        tokens = tokenize(text)
+        clause, current, last_sentence = [], 0, None
+        for i, t in enumerate(tokens):
+            if last_sentence is not None and t.sentence != last_sentence:
+                current += 1
+            elif i and (t.text in CLAUSE_BREAKS or (t.text in COMMA_BREAKS and _after_comma(text, tokens[i - 1], t))):
+                current += 1
+            clause.append(current)
+            last_sentence = t.sentence
+        content = [i for i, t in enumerate(tokens) if t.text not in STOPWORDS or t.text in NEGATORS]
+        return cls(text, tokens, clause, content)
+
+    def __post_init__(self):
+        # Where each distinct word stands (content positions), and each clause's token range: phrase matching
+        # and binding stay linear in the answer's length (100,000 characters are allowed).
+        self._by_text: dict[str, list[int]] = {}
+        for ci, ti in enumerate(self.content):
+            self._by_text.setdefault(self.tokens[ti].text, []).append(ci)
+        self._word_hits: dict[tuple, list[int]] = {}
+        self.clause_span: dict[int, tuple[int, int]] = {}
+        for k, c in enumerate(self.clause):
+            lo, _ = self.clause_span.get(c, (k, k))
+            self.clause_span[c] = (lo, k)
+
+    def starts(self, word: Token, match=same_word) -> list[int]:
+        """Content positions of the words ``match`` accepts for ``word`` (cached per word)."""
+        key = (word.text, match)
+        hits = self._word_hits.get(key)
+        if hits is None:
+            hits = sorted(ci for text, positions in self._by_text.items()
+                          if match(word, self.tokens[self.content[positions[0]]]) for ci in positions)
+            self._word_hits[key] = hits
+        return hits
+
+    def clause_text(self, i: int) -> tuple[str, int, int]:
+        """The clause holding token ``i``: its text and character offsets."""
+        lo, hi = self.clause_span[self.clause[i]]
+        start, end = self.tokens[lo].start, self.tokens[hi].end
+        return self.text[start:end], start, end
+
+    def _contrasts(self, k: int, first: int) -> bool:
+        """Whether the contrast marker at ``k`` sets aside the phrase at ``first``: "rather than X", "instead
+        of X", "unlike X", "than X" (to the end of the clause); a bare "instead" ("top-p instead keeps ...")
+        does not."""
+        word = self.tokens[k].text
+        following = self.tokens[k + 1].text if k + 1 < len(self.tokens) else ""
+        if word in ("instead", "rather") and following not in ("of", "than"):
+            return False
+        if any(ch in self.text[self.tokens[k].end : self.tokens[first].start] for ch in ",;:()"):
+            return False  # "unlike top-k, top-p adapts ...": the comparison ends at the comma
+        return first - k <= CONTRAST_CLAUSE_REACH
+
+    def negated(self, first: int, last: int, own: frozenset[int] = frozenset()) -> bool:
+        """Whether the phrase at tokens first..last is negated: a negator shortly before it (or inside it, not one
+        of its own words), a contrast marker right before it, or a disowning word earlier in the sentence."""
+        clause, sentence = self.clause[first], self.tokens[first].sentence
+        count = 0
+        for k in range(max(0, first - max(NEGATION_REACH, CONTRAST_CLAUSE_REACH)), last + 1):
+            if self.clause[k] != clause or k in own:
+                continue
+            word = self.tokens[k].text
+            if word in NEGATORS and first - k <= NEGATION_REACH:
+                count += 1
+            elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
+                return True
+        if count % 2 == 1:
+            return True
+        k = first - 1  # back to the start of the sentence only: linear in the sentence, not the answer
+        while k >= 0 and self.tokens[k].sentence == sentence:
+            if self.tokens[k].text in DISOWNING:
+                return True
+            k -= 1
+        return False
+
+
+def _after_comma(text: str, previous: Token, token: Token) -> bool:
+    return "," in text[previous.end : token.start]
+
+
+@lru_cache(maxsize=16384)
+def phrase_tokens(phrase: str) -> tuple[Token, ...]:
+    tokens = tokenize(phrase)
+    content = tuple(t for t in tokens if t.text not in STOPWORDS or t.text in NEGATORS)
+    return content or tuple(tokens)
+
+
+def same_name(expected: Token, seen: Token) -> bool:
+    """A subject's name matches its own word, a plural or a one-letter typo, never a word that only shares its
+    stem ("generator" is not "generated", "denoiser" not "denoising")."""
+    a, b = expected.text, seen.text
+    if a == b or b in (a + "s", a + "es") or a in (b + "s", b + "es"):
+        return True
+    return len(a) >= 6 and a.isalpha() and b.isalpha() and edit_distance_at_most(a, b, 1) \
+        and a[:2] == b[:2] and not (b.startswith("un") != a.startswith("un"))
+
+
+def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
+             name: bool = False) -> list[tuple[int, int, frozenset[int]]]:
+    """Every occurrence of ``phrase`` within one clause: (first, last, matched token indices). ``name``: match
+    a subject's name (exact words, see ``same_name``), not a phrase (stems)."""
+    if not phrase:
+        return []
+    content, tokens = reading.content, reading.tokens
+    match = same_name if name else same_word
+    out = []
+    for ci in reading.starts(phrase[0], match):
+        ti = content[ci]
+        matched, position = [ti], ci
+        for expected in phrase[1:]:
+            for step in range(1, gap + 2):
+                cj = position + step
+                if cj >= len(content) or reading.clause[content[cj]] != reading.clause[ti] \
+                        or _PAUSE.search(reading.text, tokens[content[position]].end, tokens[content[cj]].start):
+                    break  # a phrase never spans a comma: "p, like ninety percent" is not "p percent"
+                if match(expected, tokens[content[cj]]):  # cheap: a word stands next to the last one
+                    matched.append(content[cj])
+                    position = cj
+                    break
+            else:
+                matched = []
+                break
+            if len(matched) == 0:
+                break
+        if matched and len(matched) == len(phrase):
+            out.append((matched[0], matched[-1], frozenset(matched)))
+    return out
+
+
+
+@dataclass(frozen=True)
+class TermMatch:
+    text: str
+    start: int
+    end: int
+
+
+def match_terms(groups: tuple[tuple[str, ...], ...], answer: str, reading: Reading | None = None) -> TermMatch | None:
+    """The first clause in which every group has an alternative, not negated: pmatch-style, order-free."""
+    if not groups:
+        return None
+    reading = reading or Reading.of(answer)
+    per_group = []
+    for group in groups:
+        hits = [h for alt in group for h in find_all(phrase_tokens(alt), reading)]
+        if not hits:
+            return None
+        per_group.append(hits)
+    clauses = set.intersection(*({reading.clause[h[0]] for h in hits} for hits in per_group))
+    for clause in sorted(clauses):
+        chosen = [min((h for h in hits if reading.clause[h[0]] == clause), key=lambda h: h[0]) for hits in per_group]
+        first, last = min(h[0] for h in chosen), max(h[1] for h in chosen)
+        own = frozenset().union(*(h[2] for h in chosen))
+        lo = reading.clause_span[clause][0]
+        # A negation anywhere in the clause before the last matched term cancels it ("RAG does not retrain").
+        if reading.negated(max(lo, first), last, own) or any(
+                reading.tokens[k].text in NEGATORS for k in range(lo, last) if k not in own):
+            continue
+        text, start, end = reading.clause_text(first)
+        return TermMatch(text, start, end)
+    return None
