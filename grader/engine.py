@@ -157,9 +157,34 @@ class Grader:
                          for b, d in zip(berts, reference_demoted)]
             closer = self._closer_questions(questions, answers, berts)
             self.bert.forget([a for a in answers if a not in {r for refs in references for r in refs}])
+        keywords = self._keywords(questions, answers)
         signature = self.signature
-        return [self._report(q, a, refs, bert, other, signature)
-                for q, a, refs, bert, other in zip(questions, answers, references, berts, closer)]
+        return [self._report(q, a, refs, bert, other, signature, kw)
+                for q, a, refs, bert, other, kw in zip(questions, answers, references, berts, closer, keywords)]
+
+    def _keywords(self, questions: list[Question], answers: list[str]) -> list:
+        """Rubric results for every pair; the concepts missed by words are looked for by meaning, with every
+        answer's clauses embedded in one batched model pass (one pass per answer cost more than BERTScore)."""
+        if "keywords" not in self.metrics:
+            return [None] * len(answers)
+        from grader.metrics.keywords import score_keywords, with_meaning_matches
+
+        results = [score_keywords(q.rubric, a) if q.rubric is not None else None for q, a in zip(questions, answers)]
+        if "bertscore" not in self.metrics:
+            return results
+        from grader.metrics.meaning import clauses, match_by_meaning
+
+        todo = [i for i, r in enumerate(results) if r is not None and r.missing and answers[i].strip()]
+        spans = {i: clauses(answers[i]) for i in todo}
+        self.sentences.embed([text for i in todo for text, _, _ in spans[i]])  # one batched pass, cached
+        for i in todo:
+            missed = {m.concept for m in results[i].missing}
+            concepts = [c for c in questions[i].rubric.concepts if c.name in missed]
+            matches = match_by_meaning(self.sentences, answers[i], concepts, self.config.meaning_threshold,
+                                       spans[i])
+            results[i] = with_meaning_matches(questions[i].rubric, results[i], matches)
+        self.sentences.forget([text for i in todo for text, _, _ in spans[i]])  # memory stays flat over a batch
+        return results
 
     def _closer_questions(self, questions, answers, berts) -> list[tuple[str, float] | None]:
         """For each answer, another bank question whose reference it matches clearly better (BERTScore F1)."""
@@ -208,20 +233,7 @@ class Grader:
         return tuple(check_reference(answer, references, opposites))
 
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
-                signature: dict) -> QuestionReport:
-        keywords = None
-        if "keywords" in self.metrics and question.rubric is not None:
-            from grader.metrics.keywords import score_keywords, with_meaning_matches
-
-            keywords = score_keywords(question.rubric, answer)
-            if "bertscore" in self.metrics and keywords.missing and answer.strip():
-                from grader.metrics.meaning import match_by_meaning
-
-                missed = {m.concept for m in keywords.missing}
-                matches = match_by_meaning(self.sentences, answer,
-                                           [c for c in question.rubric.concepts if c.name in missed],
-                                           self.config.meaning_threshold)
-                keywords = with_meaning_matches(question.rubric, keywords, matches)
+                signature: dict, keywords) -> QuestionReport:
         contradictions = self.contradictions(question, answer, references)
         rouge = self.rouge.score(answer, references) if "rouge" in self.metrics else None
         demoted: dict[str, float] = {}

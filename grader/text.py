@@ -157,10 +157,16 @@ def same_word(expected: Token, seen: Token) -> bool:
     """Stems equal, or close enough for a misspelling of a longer word ("discriminater")."""
     if expected.stem == seen.stem or expected.text == seen.text:
         return True
-    limit = typo_tolerance(expected.text)
-    if not limit or not expected.text.isalpha() or not seen.text.isalpha():
+    return _misspelling(expected.text, seen.text)
+
+
+@lru_cache(maxsize=262144)
+def _misspelling(expected: str, seen: str) -> bool:
+    """Within the typo tolerance of ``expected`` (cached: the same word pairs recur over a batch)."""
+    limit = typo_tolerance(expected)
+    if not limit or abs(len(expected) - len(seen)) > limit or not expected.isalpha() or not seen.isalpha():
         return False
-    return edit_distance_at_most(expected.text, seen.text, limit)
+    return edit_distance_at_most(expected, seen, limit)
 
 
 def demote(text: str, question: str) -> str:

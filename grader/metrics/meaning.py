@@ -89,10 +89,13 @@ class SentenceEncoder:
             self._cache.pop(text, None)
 
 
-def match_by_meaning(encoder: SentenceEncoder, answer: str, concepts, threshold: float) -> list[MeaningMatch]:
-    """For each concept (with a ``meaning`` sentence), the answer clause closest in meaning, if above threshold."""
+def match_by_meaning(encoder: SentenceEncoder, answer: str, concepts, threshold: float,
+                     spans: list[tuple[str, int, int]] | None = None) -> list[MeaningMatch]:
+    """For each concept (with a ``meaning`` sentence), the answer clause closest in meaning, if above threshold.
+
+    ``spans``: the answer's ``clauses`` when the caller has them (and has embedded them in a batch)."""
     wanted = [c for c in concepts if c.meanings]
-    spans = clauses(answer)
+    spans = clauses(answer) if spans is None else spans
     if not wanted or not spans:
         return []
     statements = [m for c in wanted for m in c.meanings]
@@ -115,5 +118,4 @@ def match_by_meaning(encoder: SentenceEncoder, answer: str, concepts, threshold:
         done.add(j)
         text, start, end = spans[i]
         out.append(MeaningMatch(wanted[j].name, round(value, 4), text, start, end))
-    encoder.forget([s[0] for s in spans])
     return out

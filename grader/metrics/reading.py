@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from grader.text import STOPWORDS, Token, edit_distance_at_most, same_word, tokenize
+from grader.text import STOPWORDS, Token, edit_distance_at_most, same_word, tokenize, typo_tolerance
 
 #: Words that negate what follows them in the clause.
 NEGATORS = frozenset("""
@@ -70,18 +70,30 @@ class Reading:
         for ci, ti in enumerate(self.content):
             self._by_text.setdefault(self.tokens[ti].text, []).append(ci)
         self._word_hits: dict[tuple, list[int]] = {}
+        self._by_stem: dict[str, list[str]] | None = None
         self.clause_span: dict[int, tuple[int, int]] = {}
         for k, c in enumerate(self.clause):
             lo, _ = self.clause_span.get(c, (k, k))
             self.clause_span[c] = (lo, k)
 
     def starts(self, word: Token, match=same_word) -> list[int]:
-        """Content positions of the words ``match`` accepts for ``word`` (cached per word)."""
+        """Content positions of the words ``match`` accepts for ``word`` (cached per word).
+
+        Only words that could match are compared: the same stem, or (for a word long enough to carry a typo)
+        a length within two letters."""
         key = (word.text, match)
         hits = self._word_hits.get(key)
         if hits is None:
-            hits = sorted(ci for text, positions in self._by_text.items()
-                          if match(word, self.tokens[self.content[positions[0]]]) for ci in positions)
+            if self._by_stem is None:
+                self._by_stem = {}
+                for text, positions in self._by_text.items():
+                    self._by_stem.setdefault(self.tokens[self.content[positions[0]]].stem, []).append(text)
+            candidates = set(self._by_stem.get(word.stem, ())) | ({word.text} & self._by_text.keys())
+            if typo_tolerance(word.text):
+                candidates |= {t for t in self._by_text if abs(len(t) - len(word.text)) <= 2}
+            hits = sorted(ci for text in candidates
+                          if match(word, self.tokens[self.content[self._by_text[text][0]]])
+                          for ci in self._by_text[text])
             self._word_hits[key] = hits
         return hits
 
