@@ -19,6 +19,9 @@ LAYER = 6
 MAX_PIECES = 128
 #: Clauses shorter than this many words say too little to stand for a concept.
 MIN_WORDS = 3
+#: A sentence longer than this is also read clause by clause (a short one says one thing: embedding its
+#: clauses too only costs time).
+LONG_SENTENCE_WORDS = 20
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,16 @@ def clauses(answer: str) -> list[tuple[str, int, int]]:
     """Sentences of the answer and, inside long ones, their clauses: (text, start, end), unique."""
     reading = Reading.of(answer)
     out: dict[tuple[int, int], str] = {}
+    sentence_words: dict[int, int] = {}
+    for t in reading.tokens:
+        sentence_words[t.sentence] = sentence_words.get(t.sentence, 0) + 1
     for by in ("sentence", "clause"):
         keys = [t.sentence for t in reading.tokens] if by == "sentence" else reading.clause
         start = 0
         for k in range(1, len(keys) + 1):
             if k == len(keys) or keys[k] != keys[start]:
-                if k - start >= MIN_WORDS:
+                long_sentence = sentence_words[reading.tokens[start].sentence] > LONG_SENTENCE_WORDS
+                if k - start >= MIN_WORDS and (by == "sentence" or long_sentence):
                     lo, hi = reading.tokens[start].start, reading.tokens[k - 1].end
                     out[(lo, hi)] = answer[lo:hi]
                 start = k
