@@ -13,6 +13,7 @@ from typing import Any
 from grader.errors import ConfigError
 from grader.yamlio import safe_load
 from grader.metrics.bertscore import BertScoreResult
+from grader.metrics.form import keyword_list_shape
 from grader.metrics.keywords import KeywordResult
 from grader.metrics.rouge import RougeResult
 from grader.text import STOPWORDS, tokenize
@@ -224,13 +225,6 @@ def semantic_score(config: Config, values: dict[str, float]) -> float | None:
 # --------------------------------------------------------------------------- guards
 
 
-def looks_like_keyword_list(answer: str) -> bool:
-    """A bare list of terms, whatever its punctuation (see grader/metrics/form.py)."""
-    from grader.metrics.form import keyword_list_shape
-
-    return keyword_list_shape(answer) is not None
-
-
 def restates_question(answer: str, question: str) -> bool:
     """Nothing but the question said back: every content word of the answer is one of the question's."""
     answer_words = [t.stem for t in tokenize(answer) if t.text not in STOPWORDS]
@@ -259,12 +253,10 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     coverage = None
     if keywords is not None:
         coverage = keywords.coverage
-        # A bare list of terms inflates exactly this metric; one that follows the reference's own wording
-        # (telegraphic notes like the reference itself) is not gaming.
     # A bare list of terms is not an answer (recall-based similarity rewards it too); one that follows the
     # reference's own wording (telegraphic notes like the reference itself) is not gaming.
     close_to_reference = rouge is not None and rouge.rougeL.f1 >= 0.8
-    keyword_list = bool(answer.strip()) and not close_to_reference and looks_like_keyword_list(answer)
+    keyword_list = bool(answer.strip()) and not close_to_reference and keyword_list_shape(answer) is not None
     if coverage is not None and semantic is not None:
         base = config.keyword_weight * coverage + (1 - config.keyword_weight) * semantic
     else:
