@@ -111,6 +111,19 @@ def _record_history(flag: bool, db: Optional[Path], command: str, reports: list,
         _err_console().print(f"recorded {count} attempt(s) in {path}")
 
 
+ReferencesSepOption = Annotated[Optional[str], typer.Option(
+    "--references-sep", help="The reference column holds several accepted answers separated by this "
+    "(e.g. ' || ' for SemEval-2013's all_references).", show_default=False)]
+
+
+def _references_sep(value: Optional[str]) -> Optional[str]:
+    from grader.errors import InputError
+
+    if value is not None and not value.strip():
+        raise InputError("must not be empty or only spaces", field="--references-sep")
+    return value
+
+
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace an output file that holds a person's work "
                         "(mentor reviews, a calibration, a history database) instead of refusing.")]
 
@@ -480,9 +493,7 @@ def evaluate(
     question_col: Annotated[str, typer.Option("--question-col", help="Question text column.")] = "question",
     reference_col: Annotated[str, typer.Option("--reference-col", help="Reference answer column.")]
     = "desired_answer",
-    references_sep: Annotated[Optional[str], typer.Option(
-        "--references-sep", help="The reference column holds several accepted answers separated by this "
-        "(e.g. ' || ' for SemEval-2013's all_references).", show_default=False)] = None,
+    references_sep: ReferencesSepOption = None,
     answer_col: Annotated[str, typer.Option("--answer-col", help="Candidate answer column.")] = "student_answer",
     score_col: Annotated[str, typer.Option("--score-col", help="Human grade column.")] = "score_avg",
     max_score: Annotated[Optional[float], typer.Option("--max-score", help="Top of the human scale (default: "
@@ -528,10 +539,9 @@ def evaluate(
 
             check_writable(predictions)
             guard_overwrite(predictions, force=force)
-        if references_sep is not None and not references_sep.strip():
-            raise InputError("must not be empty or only spaces", field="--references-sep")
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
-                                              "answer": answer_col, "score": score_col}, references_sep)
+                                              "answer": answer_col, "score": score_col},
+                                    _references_sep(references_sep))
         config = _config(weights, calibration, metrics)
         loaded = load_bank(bank)
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -570,6 +580,7 @@ def calibrate(
     id_col: Annotated[str, typer.Option("--id-col")] = "id",
     question_col: Annotated[str, typer.Option("--question-col")] = "question",
     reference_col: Annotated[str, typer.Option("--reference-col")] = "desired_answer",
+    references_sep: ReferencesSepOption = None,
     answer_col: Annotated[str, typer.Option("--answer-col")] = "student_answer",
     score_col: Annotated[str, typer.Option("--score-col")] = "score_avg",
     max_score: Annotated[Optional[float], typer.Option("--max-score", help="Top of the human scale (default: "
@@ -608,7 +619,8 @@ def calibrate(
 
         guard_overwrite(out, force=force)  # an earlier calibration (or a report, a history) is not replaced
         rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
-                                              "answer": answer_col, "score": score_col})
+                                              "answer": answer_col, "score": score_col},
+                                    _references_sep(references_sep))
         with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), console=_err_console(),
                       transient=True) as bar:
             task = bar.add_task("grade", total=len(rows))
