@@ -203,11 +203,14 @@ def _argv_text(value: str, option: str) -> str:
     """Text given on the command line, as UTF-8: bytes that are not UTF-8 arrive as lone surrogates."""
     from grader.errors import InputError
 
+    from grader.io import refuse_nul
+
     try:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8")
+        text = value.encode("utf-8", "surrogateescape").decode("utf-8")
     except UnicodeError:
         raise InputError("is not valid UTF-8 text; pass the answer in a UTF-8 file with --answer-file",
                          field=option) from None
+    return refuse_nul(text, field=option)
 
 
 def _read_answer(answer: Optional[str], answer_file: Optional[Path]) -> str:
@@ -346,8 +349,8 @@ def batch(
     also summary.html, with --format csv also answers.csv: every answer of the cohort). Each report is written
     as soon as its transcript is graded, so Ctrl-C keeps every finished report; run the same command with
     --resume to grade only the rest.
-    Exit code 1 when some inputs could not be read (the rest are still graded), 3 when none could, 130 when
-    interrupted.
+    Exit code 1 when some inputs could not be read or some reports not written (the rest are still graded and
+    written), 3 when no input could be read, 6 when no report could be written, 130 when interrupted.
 
     Example: grader batch samples/ --output-dir reports --format md
     """
@@ -395,8 +398,10 @@ def batch(
 
         carried = {"on_answers": 0, "orphaned": 0}
         written: dict[int, dict] = {}  # id(transcript) -> its report as written (reviews carried over)
+        unwritten: set[int] = set()  # id(transcript) of reports that could not be written (each a failure)
 
         def write_report(t) -> None:
+            from grader.errors import OutputError
             from grader.io import locked
             from grader.keep import carry_reviews, read_existing
 
@@ -405,11 +410,17 @@ def batch(
                     signature.update(grader.signature)
                 data = t.to_dict(signature)
                 json_path = output_dir / f"{t.name}.json"
-                with locked(json_path):  # a mentor's review saved meanwhile is read back, not overwritten
-                    data, on_answers, orphaned = carry_reviews("transcript", read_existing(json_path), data)
-                    text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else render(
-                        "transcript", data, fmt, topics)
-                    write_atomic(output_dir / f"{t.name}.{fmt}", text)
+                try:
+                    with locked(json_path):  # a mentor's review saved meanwhile is read back, not overwritten
+                        data, on_answers, orphaned = carry_reviews("transcript", read_existing(json_path), data)
+                        text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else \
+                            render("transcript", data, fmt, topics)
+                        write_atomic(output_dir / f"{t.name}.{fmt}", text)
+                except OutputError as exc:  # this report only (its path is a folder, its name too long...)
+                    unwritten.add(id(t))
+                    failures.append(OutputError(f"the report of {t.source} was not written: {exc.message}",
+                                                path=exc.path or output_dir / f"{t.name}.{fmt}"))
+                    return
                 written[id(t)] = data
                 carried["on_answers"] += on_answers
                 carried["orphaned"] += orphaned
@@ -445,6 +456,7 @@ def batch(
                           "command with --resume to grade only what is left.", markup=False, highlight=False)
             record_finished()
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        result.transcripts[:] = [t for t in result.transcripts if id(t) not in unwritten]
         reports = [written.get(id(t)) or t.to_dict(result.signature) for t in result.transcripts]
         summary = result.summary()
         write_atomic(output_dir / "summary.json", dumps(summary))
@@ -479,7 +491,11 @@ def batch(
         console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
         record_finished()
         if result.failures:
-            raise typer.Exit(EXIT_FINDINGS if result.transcripts else EXIT_INPUT)
+            from grader.errors import EXIT_OUTPUT, OutputError
+
+            if result.transcripts:
+                raise typer.Exit(EXIT_FINDINGS)
+            raise typer.Exit(EXIT_OUTPUT if all(isinstance(f, OutputError) for f in result.failures) else EXIT_INPUT)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -563,8 +579,11 @@ def evaluate(
         table = Table("measure", "value", title=f"{summary['n']} rows, human scale 0-{summary['max_score']:g} "
                       f"(step {summary['step']:g})")
         for key in ("pearson", "spearman", "qwk", "rmse", "mae"):
-            table.add_row(key, "–" if summary[key] is None else f"{summary[key]:.3f}")
+            value = summary[key]
+            table.add_row(key, "–" if value is None else f"{value:.3f}" if abs(value) < 1e6 else f"{value:.4g}")
         console.print(table)
+        for key, why in summary.get("notes", {}).items():
+            console.print(f"{key}: {why}", markup=False)
         metric_table = Table("metric alone", "pearson", "spearman")
         for name, m in summary["per_metric"].items():
             metric_table.add_row(name, *("–" if m[k] is None else f"{m[k]:.3f}" for k in ("pearson", "spearman")))
@@ -720,7 +739,10 @@ def practice(
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
 ):
-    """Practise interactively: a question, your answer (finish with an empty line or Ctrl-D), the report, repeat."""
+    """Practise interactively: a question, your answer (finish with an empty line or Ctrl-D), the report, repeat.
+
+    Text typed while an answer is being graded is shown after the report and offered as the start of the next
+    answer: nothing typed is dropped unseen."""
     with _handled():
         import random
 
@@ -731,6 +753,7 @@ def practice(
         from grader.errors import InputError
         from grader.render import print_text
         from grader.resolve import resolve_question
+        from grader.terminal import take_typed_ahead
 
         loaded = load_bank(bank)
         pool = list(loaded)
@@ -745,10 +768,15 @@ def practice(
         rng.shuffle(pool)
         grader = Grader(loaded, metrics=metrics)
         console = Console(highlight=False)
+        carried: list[str] = []  # lines typed ahead, kept as the start of the next answer
         for q in pool:
             console.print(f"\n[bold]{q.id} ({q.difficulty}):[/] {q.question}", markup=True)
             console.print("[dim]Your answer (empty line to finish, Ctrl-D to quit):[/]", markup=True)
-            lines = []
+            lines, carried = carried, []
+            if lines:
+                console.print("[dim](it starts with what you typed earlier:)[/]", markup=True)
+                for line in lines:
+                    console.print(line, markup=False, highlight=False)
             while True:
                 try:
                     line = input()
@@ -762,13 +790,56 @@ def practice(
             attempt = grader.grade(q.id, "\n".join(lines))
             print_text(attempt, console)
             _record_history(record, history_db, "practice", [(None, attempt.to_dict())], source="practice")
-            if q is not pool[-1]:
-                try:
-                    again = input("Next question? [Y/n] ").strip().lower()
-                except EOFError:
+            last = q is pool[-1]
+            typed, ended = take_typed_ahead()
+            typed_lines = _typed_lines(typed)
+            if typed_lines:
+                console.print("\nYou typed this while your answer was being graded:", markup=False)
+                for line in typed_lines:
+                    console.print(f"  {line}", markup=False, highlight=False)
+                if last or ended:
+                    console.print("It was not used (" + ("that was the last question" if last else "Ctrl-D ended the "
+                                  "practice") + "); copy it from here if you need it.", markup=False)
                     return
-                if again in ("n", "no", "q", "quit"):
+                reply = _ask("Use it as the start of your next answer? [Y/n] ")
+                if reply is None:
                     return
+                if reply.strip().lower() in _NO:
+                    console.print("Set aside, not used.", markup=False)
+                else:
+                    carried = typed_lines + ([reply] if reply.strip().lower() not in _YES else [])
+                    continue
+            elif ended:
+                return
+            if not last:
+                reply = _ask("Next question? [Y/n] ")
+                if reply is None or reply.strip().lower() in _NO:
+                    return
+                if reply.strip().lower() not in _YES:  # an answer where a yes or no was asked: never dropped
+                    carried = [reply]
+                    console.print("(kept as the first line of your next answer)", markup=False)
+
+
+_YES = ("", "y", "yes")
+_NO = ("n", "no", "q", "quit")
+
+
+def _ask(prompt: str) -> Optional[str]:
+    """A one-line reply, or None at the end of input (Ctrl-D)."""
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+def _typed_lines(text: str) -> list[str]:
+    """Typed-ahead text as lines, blank lines at either end dropped; [] when nothing but blanks was typed."""
+    lines = text.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
 
 
 import grader.cli_reports  # noqa: E402,F401  (registers review/report/agreement/history)

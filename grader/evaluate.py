@@ -164,8 +164,23 @@ def scale_step(humans: list[float]) -> float:
     return 0.1
 
 
-def agreement(human: list[float], score: list[float], max_score: float, step: float) -> dict[str, float | None]:
-    """Pearson, Spearman, QWK (on the human scale's steps), RMSE and MAE of score (0-100) mapped to the scale."""
+#: QWK compares grades on the human scale's steps; more distinct steps than this make no kappa worth reading
+#: (and a confusion matrix of their square).
+MAX_QWK_STEPS = 2001
+#: Why a figure is null: grades so large (or spread so far) that floating point cannot hold the result.
+_NOT_FINITE = ("not a finite number: the grades are too large for floating point (largest |grade| {top:g}); "
+               "rescale them")
+
+
+def agreement(human: list[float], score: list[float], max_score: float, step: float) -> dict:
+    """Pearson, Spearman, QWK (on the human scale's steps), RMSE and MAE of score (0-100) mapped to the scale.
+
+    A figure that cannot be computed as a finite number (grades near the limits of floating point) is None,
+    with the reason under ``notes`` (present only then): never Infinity or NaN, which JSON cannot hold, and
+    no numpy warnings on stderr.
+    """
+    import warnings
+
     import numpy as np
     from scipy.stats import pearsonr, spearmanr
     from sklearn.metrics import cohen_kappa_score
@@ -173,20 +188,42 @@ def agreement(human: list[float], score: list[float], max_score: float, step: fl
     h = np.asarray(human, dtype=float)
     s = np.asarray(score, dtype=float)
     n = len(h)
-    out: dict[str, float | None] = {"n": n, "pearson": None, "spearman": None, "qwk": None, "rmse": None,
-                                    "mae": None}
+    out: dict = {"n": n, "pearson": None, "spearman": None, "qwk": None, "rmse": None, "mae": None}
     if n == 0:
         return out
-    predicted = s / 100.0 * max_score
-    out["rmse"] = round(float(np.sqrt(np.mean((predicted - h) ** 2))), 4)
-    out["mae"] = round(float(np.mean(np.abs(predicted - h))), 4)
-    if n >= 2 and np.std(h) > 0 and np.std(s) > 0:
-        out["pearson"] = round(float(pearsonr(h, s)[0]), 4)
-        out["spearman"] = round(float(spearmanr(h, s)[0]), 4)
-    steps_h = np.rint(h / step).astype(int)
-    steps_p = np.rint(np.clip(predicted, 0, max_score) / step).astype(int)
-    if len(set(steps_h) | set(steps_p)) > 1:
-        out["qwk"] = round(float(cohen_kappa_score(steps_h, steps_p, weights="quadratic")), 4)
+    notes: dict[str, str] = {}
+    top = float(np.max(np.abs(h)))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # overflow, constant input: the figure becomes None with a note
+        # Errors on the scale of max_score, so grades near the float limit do not overflow on the way.
+        error = s / 100.0 - h / max_score
+        out["rmse"] = float(max_score * np.sqrt(np.mean(error ** 2)))
+        out["mae"] = float(max_score * np.mean(np.abs(error)))
+        if n >= 2 and np.std(h) > 0 and np.std(s) > 0:
+            out["pearson"] = float(pearsonr(h, s)[0])
+            out["spearman"] = float(spearmanr(h, s)[0])
+        steps_h = h / step
+        steps_p = np.clip(s / 100.0 * max_score, 0, max_score) / step
+        levels = np.concatenate([steps_h, steps_p])
+        if not np.all(np.isfinite(levels)) or np.max(np.abs(levels)) > 2 ** 53:
+            notes["qwk"] = (f"not computed: the grades and the scale (0-{max_score:g}) span more steps of "
+                            f"{step:g} than can be counted (largest |grade| {top:g})")
+        else:
+            steps_h, steps_p = np.rint(steps_h).astype(np.int64), np.rint(steps_p).astype(np.int64)
+            distinct = len(set(steps_h.tolist()) | set(steps_p.tolist()))
+            if distinct > MAX_QWK_STEPS:
+                notes["qwk"] = f"not computed: {distinct} distinct steps of {step:g} (the limit is {MAX_QWK_STEPS})"
+            elif distinct > 1:
+                out["qwk"] = float(cohen_kappa_score(steps_h, steps_p, weights="quadratic"))
+    for key in ("pearson", "spearman", "qwk", "rmse", "mae"):
+        value = out[key]
+        if value is not None and not math.isfinite(value):
+            out[key] = None
+            notes[key] = _NOT_FINITE.format(top=top)
+        elif value is not None:
+            out[key] = round(value, 4)
+    if notes:
+        out["notes"] = notes
     return out
 
 
@@ -209,12 +246,19 @@ class Evaluation:
             if pairs:
                 hs, vs = zip(*pairs)
                 a = agreement(list(hs), [100 * x for x in vs], self.max_score, self.step)
-                per_metric[name] = {"n": a["n"], "pearson": a["pearson"], "spearman": a["spearman"]}
+                per_metric[name] = {k: a[k] for k in ("n", "pearson", "spearman") if k in a}
+                notes = {k: v for k, v in a.get("notes", {}).items() if k in ("pearson", "spearman")}
+                if notes:
+                    per_metric[name]["notes"] = notes
         per_question = {}
         for qid in dict.fromkeys(r.id for r in self.rows):
             idx = [i for i, r in enumerate(self.rows) if r.id == qid]
             a = agreement([humans[i] for i in idx], [scores[i] for i in idx], self.max_score, self.step)
-            per_question[qid] = {k: a[k] for k in ("n", "pearson", "spearman", "rmse", "mae")}
+            keys = ("n", "pearson", "spearman", "rmse", "mae")
+            per_question[qid] = {k: a[k] for k in keys}
+            notes = {k: v for k, v in a.get("notes", {}).items() if k in keys}
+            if notes:
+                per_question[qid]["notes"] = notes
         return {**out, "max_score": self.max_score, "step": self.step, "per_metric": per_metric,
                 "per_question": per_question, "dataset_sha256": self.dataset_sha256,
                 "signature": self.reports[0].signature if self.reports else {}}

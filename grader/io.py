@@ -15,20 +15,35 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 def decode_text(raw: bytes, path: str | Path) -> str:
-    """UTF-8 (BOM allowed) or UTF-16 with a BOM; anything else is an error naming the first bad line."""
+    """UTF-8 (BOM allowed) or UTF-16 with a BOM; anything else is an error naming the first bad line. Text
+    holding a NUL character is refused (as in transcripts): no report may carry it."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return raw.decode("utf-16")
+            text = raw.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError("file starts like UTF-16 but is not valid UTF-16", path=path) from None
+        refuse_nul(text, path=path)
+        return text
     if b"\x00" in raw[:8192]:
-        raise InputError("file looks binary (it contains NUL bytes), not text", path=path)
+        raise InputError("file looks binary (it contains NUL bytes), not text", path=path,
+                         line=raw.count(b"\n", 0, raw.index(b"\x00")) + 1)
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
                          path=path, line=line) from None
+    refuse_nul(text, path=path)
+    return text
+
+
+def refuse_nul(text: str, *, path: str | Path | None = None, field: str | None = None) -> str:
+    """``text`` unchanged, or an error naming where its first NUL character is (file and line, or field)."""
+    at = text.find("\x00")
+    if at >= 0:
+        raise InputError("holds a NUL character (\\u0000), which is not text (is it a binary file?); remove it",
+                         path=path, line=text.count("\n", 0, at) + 1 if path is not None else None, field=field)
+    return text
 
 
 def _kind(mode: int) -> str:

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from grader.errors import InputError
+from grader.io import refuse_nul
 
 GRADE_MIN, GRADE_MAX = 0.0, 100.0
 
@@ -84,7 +85,8 @@ def add_review(kind: str, data: dict, target: Target, *, grade: float, note: str
     if entry.get("answer") != target.answer:
         raise InputError(f"answer {target.number} changed while it was being reviewed (the report was regraded); "
                          "run 'grader review' again", field="--number")
-    review = {"grade": check_grade(grade), "note": (note or "").strip(), "reviewer": check_reviewer(reviewer),
+    review = {"grade": check_grade(grade), "note": refuse_nul((note or "").strip(), field="--note"),
+              "reviewer": refuse_nul(check_reviewer(reviewer), field="--reviewer"),
               "reviewed_at": reviewed_at}
     entry["reviews"] = [*entry.get("reviews", []), review]
     before = {k: v for k, v in (data if kind == "question" else data["answers"][target.number - 1]).items()

@@ -62,7 +62,11 @@ def create_app(grader, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES):
         status = 404 if isinstance(exc, UnknownQuestionError) else 400
         return JSONResponse({"error": exc.one_line()}, status_code=status)
 
-    def grade_all(items: list[GradeRequest]) -> list[dict[str, Any]]:
+    def grade_all(items: list[GradeRequest], where: str = "") -> list[dict[str, Any]]:
+        from grader.io import refuse_nul
+
+        for n, item in enumerate(items):  # NUL is not text: no report may carry it
+            refuse_nul(item.answer, field=f"items[{n}].answer" if where == "items" else "answer")
         pairs = [(resolve_question(grader.bank, item.question), item.answer) for item in items]
         with lock:
             reports = grader.grade_many(pairs)
@@ -84,7 +88,7 @@ def create_app(grader, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES):
 
     @app.post("/batch")
     def batch(request: BatchRequest) -> dict:
-        return {"reports": grade_all(request.items)}
+        return {"reports": grade_all(request.items, "items")}
 
     return app
 

@@ -437,3 +437,147 @@ def test_a_transcript_without_candidate_answers_says_so(tmp_path):
                     encoding="utf-8")
     result = cli("batch", *LEX, path, SAMPLES / "alex-chen.txt", "-o", tmp_path / "out", code=EXIT_FINDINGS)
     assert "only-questions.txt" in result.output and "no candidate answers" in result.output
+
+
+# --------------------------------------------------------------------------- evaluate: extreme grades
+
+
+def _strict_json(text: str):
+    """JSON as the standard defines it: Infinity and NaN are not JSON."""
+    def refuse(name):
+        raise ValueError(f"{name} is not valid JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_evaluate_with_extreme_grades_writes_valid_json_and_no_warnings(tmp_path, fmt):
+    data = tmp_path / "extreme.csv"
+    data.write_text("id,question,desired_answer,student_answer,score_avg\n"
+                    "q09,,,LoRA learns a low-rank update,1e308\n"
+                    "q09,,,I do not know,-1e308\n"
+                    "q13,,,top-p samples from the nucleus,1e-308\n"
+                    "q13,,,temperature,5\n", encoding="utf-8")
+    preds = tmp_path / "preds.csv"
+    done = grader_process("evaluate", "-d", data, *LEX, "-f", fmt, "--predictions", preds, "--max-score", "5",
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert all(value in ("", "inf", "-inf") or float(value) == float(value)
+               for row in preds.read_text().splitlines()[1:] for value in row.split(",")[2:])
+    assert "inf" not in preds.read_text().lower()
+    if fmt == "text":
+        assert "rmse" in done.stdout and "not a finite number" in done.stdout
+        return
+    summary = _strict_json(done.stdout)
+    assert summary["rmse"] is None and summary["mae"] is not None  # its square overflows; it does not
+    assert "rmse" in summary["notes"] and "finite" in summary["notes"]["rmse"]
+    assert summary["per_question"]["q09"]["rmse"] is None and "rmse" in summary["per_question"]["q09"]["notes"]
+    assert summary["qwk"] is None and "qwk" in summary["notes"]  # steps beyond what an integer holds
+    assert all(v is None or isinstance(v, (int, float)) for v in summary["per_question"]["q09"].values()
+               if not isinstance(v, dict))
+    assert summary["per_question"]["q13"]["rmse"] is not None  # finite figures stay
+
+
+def test_evaluate_with_ordinary_grades_has_no_notes(tmp_path):
+    data = tmp_path / "plain.csv"
+    data.write_text("id,question,desired_answer,student_answer,score_avg\n"
+                    "q09,,,LoRA learns a low-rank update,4\nq09,,,I do not know,0\n"
+                    "q13,,,top-p samples from the nucleus,3\nq13,,,temperature,1\n", encoding="utf-8")
+    result = cli("evaluate", "-d", data, *LEX, "-f", "json", code=0)
+    summary = _strict_json(result.stdout)
+    assert "notes" not in summary and summary["rmse"] is not None and summary["qwk"] is not None
+
+
+# --------------------------------------------------------------------------- NUL characters in an answer
+
+NUL_ANSWER = "LoRA learns a low-rank update\x00 BA merged into W."
+
+
+def _no_report(tmp_path: Path, result) -> None:
+    errors = errors_of(result.output)
+    assert len(errors) == 1 and "NUL" in errors[0], result.output
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_nul_in_answer_text_is_refused(tmp_path):
+    result = cli("grade", "-q", "q09", *LEX, "--answer", NUL_ANSWER, "-f", "json", "-o", tmp_path / "r.json",
+                 code=EXIT_INPUT)
+    _no_report(tmp_path, result)
+    assert "--answer" in errors_of(result.output)[0]
+
+
+@pytest.mark.parametrize("prefix", ["", "LoRA " * 3000], ids=["at-the-start", "after-8-KB"])
+def test_a_nul_in_an_answer_file_or_stdin_is_refused_naming_its_line(tmp_path, prefix):
+    text = prefix + "\n\n" + NUL_ANSWER + "\n"
+    path = tmp_path / "answer.txt"
+    path.write_text(text, encoding="utf-8")
+    result = cli("grade", "-q", "q09", *LEX, "--answer-file", path, "-f", "json", "-o", tmp_path / "r.json",
+                 code=EXIT_INPUT)
+    _no_report(tmp_path, result)
+    assert "answer.txt" in errors_of(result.output)[0]
+    if prefix:
+        assert "answer.txt:3" in errors_of(result.output)[0]
+    for args in (["--answer-file", "-"], ["--answer", "-"], []):
+        result = cli("grade", "-q", "q09", *LEX, *args, "-f", "json", "-o", tmp_path / "r.json", input=text,
+                     code=EXIT_INPUT)
+        _no_report(tmp_path, result)
+        assert "<stdin>" in errors_of(result.output)[0]
+
+
+def test_a_utf16_answer_file_with_a_nul_character_is_refused(tmp_path):
+    path = tmp_path / "answer.txt"
+    path.write_bytes(NUL_ANSWER.encode("utf-16"))
+    result = cli("grade", "-q", "q09", *LEX, "--answer-file", path, "-f", "json", "-o", tmp_path / "r.json",
+                 code=EXIT_INPUT)
+    _no_report(tmp_path, result)
+
+
+def test_serve_refuses_a_nul_in_an_answer(lexical_grader):
+    from fastapi.testclient import TestClient
+
+    from grader.server import create_app
+
+    client = TestClient(create_app(lexical_grader))
+    response = client.post("/grade", json={"question": "q09", "answer": NUL_ANSWER})
+    assert response.status_code == 400 and "NUL" in response.json()["error"]
+    response = client.post("/batch", json={"items": [{"question": "q09", "answer": "fine"},
+                                                     {"question": "q09", "answer": NUL_ANSWER}]})
+    assert response.status_code == 400 and "NUL" in response.json()["error"]
+
+
+def test_a_review_note_with_a_nul_is_refused(tmp_path):
+    path = tmp_path / "r.json"
+    cli("grade", "-q", "q09", *LEX, "--answer", "LoRA learns a low-rank update", "-f", "json", "-o", path, code=0)
+    before = path.read_bytes()
+    result = cli("review", path, "-g", "50", "-r", "Ana", "--note", "fine\x00", code=EXIT_INPUT)
+    assert len(errors_of(result.output)) == 1 and "--note" in errors_of(result.output)[0]
+    assert path.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- batch: one report cannot be written
+
+
+def _blocked_directory(out: Path, name: str) -> Path:
+    (out / f"{name}.json").mkdir(parents=True)
+    return SAMPLES / f"{name}.txt"
+
+
+def _name_too_long(out: Path, name: str) -> Path:
+    path = out.parent / ("n" * 240 + ".txt")  # readable, but its report's temporary file name is over 255 bytes
+    shutil.copy(SAMPLES / f"{name}.txt", path)
+    return path
+
+
+@pytest.mark.parametrize("block", [_blocked_directory, _name_too_long], ids=["target-is-a-folder", "name-too-long"])
+def test_a_report_that_cannot_be_written_fails_alone(tmp_path, block):
+    out = tmp_path / "out"
+    bad = block(out, "alex-chen")
+    result = cli("batch", *LEX, bad, SAMPLES / "priya-nair.md", SAMPLES / "dana-lee.vtt", "-o", out,
+                 code=EXIT_FINDINGS)
+    errors = errors_of(result.output)
+    assert len(errors) == 1 and bad.name[:40] in errors[0], result.output
+    assert (out / "priya-nair.json").is_file() and (out / "dana-lee.json").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    reports = [p for p in out.glob("*.json") if p.is_file() and p.name != "summary.json"]
+    assert summary["transcripts"] == len(reports) == 2
+    assert len(summary["failed"]) == 1 and "2 reports" in result.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -206,11 +207,14 @@ def _pty_session(argv: list[str], cwd: Path, script: list[tuple[str, bytes]], ti
     shown = b""
     deadline = time.monotonic() + timeout
     steps = list(script)
+    start = 0  # a prompt is looked for after the one answered before it (the same prompt may come again)
     try:
         while True:
-            if steps and steps[0][0].encode() in shown:
+            pos = shown.find(steps[0][0].encode(), start) if steps else -1
+            if pos >= 0:
                 prompt, keys = steps.pop(0)
-                shown = shown.replace(prompt.encode(), b"<" + prompt.encode() + b">", 1)
+                shown = shown[:pos] + b"<" + prompt.encode() + b">" + shown[pos + len(prompt.encode()):]
+                start = pos + len(prompt.encode()) + 2
                 time.sleep(0.1)
                 os.write(fd, keys)
             assert time.monotonic() < deadline, f"timed out; shown so far:\n{shown.decode(errors='replace')}"
@@ -224,7 +228,13 @@ def _pty_session(argv: list[str], cwd: Path, script: list[tuple[str, bytes]], ti
                     break
                 shown += chunk
     finally:
-        _, status = os.waitpid(pid, 0)
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if not ended:  # still running after a failed step (waiting for keys that will not come): end it
+            time.sleep(0.5)
+            ended, status = os.waitpid(pid, os.WNOHANG)
+            if not ended:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
         os.close(fd)
     return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
 
@@ -267,3 +277,63 @@ def test_a_grade_just_over_the_limit_is_named_exactly(tmp_path):
     run("grade", "-q", "q09", *LEX, "--answer", "low rank", "-f", "json", "-o", path)
     result = run("review", path, "-g", "100.0000001", "-r", "Ana", code=3)
     assert "got 100.0000001" in result.output
+
+
+# --------------------------------------------------------------------------- practice: text typed ahead
+
+TYPED_AHEAD = "LoRA freezes W and learns a low-rank update BA"
+
+
+def _after(shown: str, marker: str) -> str:
+    assert marker in shown, shown
+    return shown.split(marker, 1)[1]
+
+
+@pytest.fixture()
+def plain_terminal(monkeypatch):
+    """The practice loop on a plain, wide terminal (no colour codes between the words the tests look for)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.setenv("TERM", "dumb")
+
+
+@pytest.mark.parametrize("use_it", [True, False], ids=["kept-for-the-next-answer", "set-aside-after-being-shown"])
+def test_practice_shows_text_typed_while_grading_and_offers_it_for_the_next_answer(tmp_path, plain_terminal,
+                                                                                     use_it):
+    """The learner ends an answer with an empty line and types on (a paragraph break, a next thought) while the
+    answer is graded: that text is shown after the report and offered as the start of the next answer."""
+    keys = [("Your answer", b"I am not sure.\r\r" + TYPED_AHEAD.encode() + b"\r"),
+            ("start of your next answer", b"\r" if use_it else b"n\r")]
+    keys += [("Your answer", b"\r")] if use_it else [("Next question", b"\r"), ("Your answer", b"top-p\r\r")]
+    code, shown = _pty_session(["-m", "grader", "practice", "--topic", "lora", "--seed", "1", *LEX], tmp_path,
+                               keys)
+    assert code == 0 and "Traceback" not in shown, shown
+    after_report = _after(shown, "/ 100")
+    offer = after_report.split("start of your next answer")[0]
+    assert TYPED_AHEAD in offer, shown  # shown after the report, not only echoed while it was typed
+    second = _after(after_report, "<Your answer>")
+    if use_it:
+        assert TYPED_AHEAD in second.split("/ 100")[0], shown  # shown as the start of the answer
+        assert "Evidence" in second.split("/ 100")[1], shown  # and graded with it (quoted as evidence)
+    else:
+        assert "set aside" in after_report.split("Next question")[0].lower(), shown
+        assert TYPED_AHEAD not in second, shown
+
+
+def test_practice_shows_text_typed_while_the_last_answer_was_graded(tmp_path, plain_terminal):
+    """A partial line (no Enter) typed while the last answer is graded is shown, not left for the shell."""
+    code, shown = _pty_session(["-m", "grader", "practice", "-q", "q09", *LEX], tmp_path,
+                               [("Your answer", b"I am not sure.\r\r" + TYPED_AHEAD.encode())])
+    assert code == 0 and "Traceback" not in shown, shown
+    assert TYPED_AHEAD in _after(shown, "/ 100"), shown
+
+
+def test_practice_keeps_an_answer_given_where_a_yes_or_no_was_asked():
+    """Piped (or typed) answers that run on past the report: a line that is not yes/no is the next answer's
+    start, never dropped as a reply."""
+    result = runner.invoke(app, ["practice", "--topic", "lora", "--seed", "1", *LEX],
+                           input=f"I am not sure.\n\n{TYPED_AHEAD}\n\n")
+    assert result.exit_code == 0, result.output
+    second = result.output.split("/ 100", 2)
+    assert len(second) == 3 and "Evidence" not in second[1] and "Evidence" in second[2], result.output
+    assert TYPED_AHEAD in second[1], result.output
