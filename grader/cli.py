@@ -402,7 +402,7 @@ def batch(
 
         def write_report(t) -> None:
             from grader.errors import OutputError
-            from grader.io import locked
+            from grader.io import WHOLE_RUN_ERRNOS, locked
             from grader.keep import carry_reviews, read_existing
 
             if t.saved is None:
@@ -417,6 +417,8 @@ def batch(
                             render("transcript", data, fmt, topics)
                         write_atomic(output_dir / f"{t.name}.{fmt}", text)
                 except OutputError as exc:  # this report only (its path is a folder, its name too long...)
+                    if exc.errno in WHOLE_RUN_ERRNOS:  # a full disk fails every report: stop here (exit 6)
+                        raise
                     unwritten.add(id(t))
                     failures.append(OutputError(f"the report of {t.source} was not written: {exc.message}",
                                                 path=exc.path or output_dir / f"{t.name}.{fmt}"))

@@ -76,3 +76,5 @@ class OutputError(GraderError):
     """A report that cannot be written."""
 
     exit_code = EXIT_OUTPUT
+    #: The OS error number behind it, when there is one (ENOSPC: the disk is full for every file, not just this).
+    errno: int | None = None

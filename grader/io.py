@@ -153,7 +153,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"cannot write: {_reason(exc, path)}", path=path) from None
+        raise _cannot_write(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -166,8 +166,18 @@ def write_atomic(path: str | Path, text: str) -> None:
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write: {_reason(exc, path)}", path=path) from None
+            raise _cannot_write(exc, path) from None
         raise
+
+
+#: Errors that stop every write, not one file's: a batch stops at the first instead of failing each report.
+WHOLE_RUN_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS") if hasattr(errno, name))
+
+
+def _cannot_write(exc: OSError, path: Path) -> OutputError:
+    error = OutputError(f"cannot write: {_reason(exc, path)}", path=path)
+    error.errno = exc.errno
+    return error
 
 
 _HELD: dict[str, int] = {}  # folder -> how many nested ``locked`` blocks of this process hold it
