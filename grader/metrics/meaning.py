@@ -19,8 +19,8 @@ LAYER = 6
 MAX_PIECES = 128
 #: Clauses shorter than this many words say too little to stand for a concept.
 MIN_WORDS = 3
-#: A sentence longer than this is also read clause by clause (a short one says one thing: embedding its
-#: clauses too only costs time).
+#: A sentence longer than this is read clause by clause instead of whole (a long sentence says several
+#: things; a short one says one, and embedding its clauses too only costs time).
 LONG_SENTENCE_WORDS = 20
 
 
@@ -34,7 +34,7 @@ class MeaningMatch:
 
 
 def clauses(answer: str) -> list[tuple[str, int, int]]:
-    """Sentences of the answer and, inside long ones, their clauses: (text, start, end), unique."""
+    """Sentences of the answer, long ones as their clauses: (text, start, end), unique."""
     reading = Reading.of(answer)
     out: dict[tuple[int, int], str] = {}
     sentence_words: dict[int, int] = {}
@@ -46,7 +46,7 @@ def clauses(answer: str) -> list[tuple[str, int, int]]:
         for k in range(1, len(keys) + 1):
             if k == len(keys) or keys[k] != keys[start]:
                 long_sentence = sentence_words[reading.tokens[start].sentence] > LONG_SENTENCE_WORDS
-                if k - start >= MIN_WORDS and (by == "sentence" or long_sentence):
+                if k - start >= MIN_WORDS and (by == "sentence") != long_sentence:
                     lo, hi = reading.tokens[start].start, reading.tokens[k - 1].end
                     out[(lo, hi)] = answer[lo:hi]
                 start = k
