@@ -152,11 +152,15 @@ def phrase_tokens(phrase: str) -> tuple[Token, ...]:
 def same_name(expected: Token, seen: Token) -> bool:
     """A subject's name matches its own word, a plural or a one-letter typo, never a word that only shares its
     stem ("generator" is not "generated", "denoiser" not "denoising")."""
-    a, b = expected.text, seen.text
+    return _same_name(expected.text, seen.text)
+
+
+@lru_cache(maxsize=262144)
+def _same_name(a: str, b: str) -> bool:
     if a == b or b in (a + "s", a + "es") or a in (b + "s", b + "es"):
         return True
-    return len(a) >= 6 and a.isalpha() and b.isalpha() and edit_distance_at_most(a, b, 1) \
-        and a[:2] == b[:2] and not (b.startswith("un") != a.startswith("un"))
+    return len(a) >= 6 and a[:2] == b[:2] and a.isalpha() and b.isalpha() \
+        and b.startswith("un") == a.startswith("un") and edit_distance_at_most(a, b, 1)
 
 
 def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
