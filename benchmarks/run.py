@@ -69,7 +69,7 @@ if mode == "bare":
     scorer.score([a for _, a, _ in pairs], [r for _, _, r in pairs], batch_size=32)
 else:
     from grader.bank import Bank, Question
-    from grader.engine import Grader
+    from grader.scoring.engine import Grader
     questions = {}
     for qid, _, ref in pairs:
         questions.setdefault(qid, Question(qid, data["questions"][qid], "Medium", ("bench",), ref))
@@ -153,7 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from grader.bank import load_bank
-    from grader.combine import load_config
+    from grader.scoring.combine import load_config
 
     layer = load_config().bertscore_layer
     reference = load_bank().get("q09").reference

@@ -18,8 +18,8 @@ from pathlib import Path
 from statistics import mean
 
 from grader.errors import GraderError, InputError
-from grader.matching import QuestionMatcher, segment
-from grader.report import REPORT_SCHEMA_VERSION, QuestionReport
+from grader.transcripts.matching import QuestionMatcher, segment
+from grader.reports.model import REPORT_SCHEMA_VERSION, QuestionReport
 
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".markdown", ".json", ".jsonl", ".csv", ".vtt", ".srt")
 CHUNK = 128  # answers per grade_many call: larger batches pad less; an interruption loses at most one
@@ -122,7 +122,7 @@ class TranscriptResult:
     def graded_text(self, index: int, answer: str) -> str:
         """The text graded for an answer: an answer over the grader's limit (turns joined, a runaway caption
         file) is graded on its first part, cut at a space, and the report says so (``truncated_from``)."""
-        from grader.engine import MAX_ANSWER_CHARS
+        from grader.scoring.engine import MAX_ANSWER_CHARS
 
         if len(answer) <= MAX_ANSWER_CHARS:
             return answer

@@ -13,7 +13,7 @@ lock (the model and its caches are shared).
 import threading
 from typing import Any
 
-from grader import __version__
+from grader._version import __version__
 from grader.errors import ConfigError, GraderError, UnknownQuestionError
 
 MAX_BATCH_ITEMS = 200
@@ -29,7 +29,7 @@ def create_app(grader, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES):
     except ImportError:  # pragma: no cover - depends on the installation
         raise ConfigError("grader serve needs FastAPI and uvicorn: pip install 'grader[serve]'") from None
 
-    from grader.resolve import resolve_question
+    from grader.bank.resolve import resolve_question
 
     lock = threading.Lock()
     app = FastAPI(title="grader", version=__version__,

@@ -25,14 +25,14 @@ def bank():
 @pytest.fixture(scope="session")
 def full_grader(bank):
     """A Grader with every metric; its model loads on first use, once for the whole session."""
-    from grader.engine import Grader
+    from grader.scoring.engine import Grader
 
     return Grader(bank)
 
 
 @pytest.fixture(scope="session")
 def lexical_grader(bank):
-    from grader.engine import Grader
+    from grader.scoring.engine import Grader
 
     return Grader(bank, metrics="keywords,rouge")
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.errors import EXIT_FINDINGS
-from grader.matching import QuestionMatcher, segment
+from grader.transcripts.matching import QuestionMatcher, segment
 from grader.transcripts import read_transcript
 
 from .conftest import REPO
@@ -159,7 +159,7 @@ def test_fifty_transcripts_load_the_model_once_and_report_progress(tmp_path):
     code = f"""
 import json
 from grader.batch import run_batch
-from grader.engine import Grader
+from grader.scoring.engine import Grader
 from grader.metrics import bertscore
 seen = []
 result = run_batch([{str(folder)!r}], Grader(), progress=lambda stage, done, total: seen.append((stage, done, total)))

@@ -118,7 +118,7 @@ def test_unwritable_output(tmp_path):
     (lambda d: d["bertscore"].update(layer=9), "bertscore.layer"),
 ])
 def test_invalid_weights(tmp_path, change, expected):
-    from grader.combine import DEFAULT_CONFIG
+    from grader.scoring.combine import DEFAULT_CONFIG
 
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     change(data)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.errors import EXIT_CONFIG, EXIT_INPUT, ConfigError
-from grader.evaluate import read_dataset, select_exemplars
+from grader.scoring.evaluate import read_dataset, select_exemplars
 
 from .conftest import REPO
 
@@ -123,7 +123,7 @@ def test_calibrate_round_trip(tmp_path, full_grader):
 
 
 def test_folds_never_share_a_question():
-    from grader.calibration import fit_calibration
+    from grader.scoring.calibration import fit_calibration
 
     rows, _ = read_dataset(DATA)
     values = [{"rouge1_recall": i / 24} for i in range(24)]
@@ -133,7 +133,7 @@ def test_folds_never_share_a_question():
 
 
 def _calibration(tmp_path: Path, **changes) -> Path:
-    from grader.calibration import dump_calibration
+    from grader.scoring.calibration import dump_calibration
 
     text = dump_calibration(("bertscore_recall",), [4.0], 1.0, 5.0, 5, {}, {})
     data = json.loads(text)
@@ -152,7 +152,7 @@ def _calibration(tmp_path: Path, **changes) -> Path:
     ("not-calibration", "not a grader calibration"),
 ])
 def test_bad_calibration_files(tmp_path, case, expected):
-    from grader.calibration import load_calibration
+    from grader.scoring.calibration import load_calibration
 
     if case == "tampered":
         path = _calibration(tmp_path, tamper=True)
@@ -176,7 +176,7 @@ def test_calibration_from_a_different_feature_set_is_refused(tmp_path):
     result = runner.invoke(app, ["grade", "-q", "q09", "--answer", "x", "--metrics", "keywords,rouge",
                                  "--calibration", str(path)])
     assert result.exit_code == EXIT_CONFIG and "leaves bertscore out" in result.output
-    from grader.calibration import dump_calibration
+    from grader.scoring.calibration import dump_calibration
 
     other = tmp_path / "other.json"
     other.write_text(dump_calibration(("bertscore_recall",), [4.0], 1.0, 5.0, 2, {}, {}))

@@ -131,7 +131,7 @@ def test_grading_with_bertscore_never_imports_transformers(tmp_path):
 
 
 def test_model_is_loaded_once_per_process(bank):
-    from grader.engine import Grader
+    from grader.scoring.engine import Grader
     from grader.metrics import bertscore
 
     first = Grader(bank)

@@ -95,7 +95,7 @@ def test_any_long_whitespace_run_in_any_format_parses_in_bounded_time(fmt, prefi
 
 
 def test_rubric_suggest_on_a_long_run_of_letters_is_quick():
-    from grader.suggest import formulas_in
+    from grader.bank.suggest import formulas_in
 
     start = time.perf_counter()
     formulas_in("a" * 30_000 + " = b")
@@ -308,7 +308,7 @@ def test_history_is_read_without_write_access(tmp_path):
 
 
 def test_history_opens_read_only(tmp_path):
-    from grader.history import History
+    from grader.mentor.history import History
 
     db = _history(tmp_path)
     with History(db, create=False) as h:

@@ -21,9 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.csvreport import ANSWER_COLUMNS, CANDIDATE_COLUMNS
+from grader.reports.csv_report import ANSWER_COLUMNS, CANDIDATE_COLUMNS
 from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OUTPUT, InputError
-from grader.schemas import SCHEMAS, check, load_schema
+from grader.reports.schemas import SCHEMAS, check, load_schema
 
 from .conftest import REPO
 
@@ -165,7 +165,7 @@ def _hostile(kind: str, data: dict) -> dict:
 
 @pytest.mark.parametrize("kind", ["question", "transcript", "summary"])
 def test_html_shows_candidate_text_as_text(single, batch_dir, kind):
-    from grader.htmlreport import render_html
+    from grader.reports.html import render_html
 
     path = {"question": single, "transcript": batch_dir / "dana-lee.json", "summary": batch_dir / "summary.json"}
     page = render_html(kind, _hostile(kind, load(path[kind])))
@@ -177,7 +177,7 @@ def test_html_shows_candidate_text_as_text(single, batch_dir, kind):
 
 @pytest.mark.parametrize("kind", ["question", "transcript", "summary"])
 def test_html_is_self_contained(single, batch_dir, kind):
-    from grader.htmlreport import render_html
+    from grader.reports.html import render_html
 
     path = {"question": single, "transcript": batch_dir / "dana-lee.json", "summary": batch_dir / "summary.json"}
     page = render_html(kind, load(path[kind]))
@@ -193,8 +193,8 @@ def test_html_is_self_contained(single, batch_dir, kind):
 
 def test_html_topics_and_highlights_come_from_the_bank_and_the_evidence(single):
     from grader.bank import load_bank
-    from grader.htmlreport import render_html
-    from grader.views import bank_topics
+    from grader.reports.html import render_html
+    from grader.reports.views import bank_topics
 
     topics = bank_topics(load_bank())
     page = render_html("question", load(single), topics)
@@ -448,7 +448,7 @@ def test_agreement_without_reviews(batch_dir, tmp_path):
 
 
 def test_pearson_degenerate_cases():
-    from grader.agreement import pearson
+    from grader.mentor.agreement import pearson
 
     assert pearson([], []) is None and pearson([1.0], [2.0]) is None and pearson([1, 1, 1], [1, 2, 3]) is None
     assert pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
@@ -518,7 +518,7 @@ def test_batch_and_practice_record(tmp_path):
 
 
 def test_history_schema_migrations(tmp_path):
-    from grader.history import MIGRATIONS, SCHEMA_VERSION, History
+    from grader.mentor.history import MIGRATIONS, SCHEMA_VERSION, History
 
     old = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(old)
@@ -546,14 +546,14 @@ def test_history_schema_migrations(tmp_path):
 @pytest.mark.parametrize("values,expected", [([], None), ([50.0], None), ([10.0, 20.0, 30.0], 10.0),
                                              ([80.0, 60.0], -20.0), ([5.0, 5.0, 5.0, 5.0], 0.0)])
 def test_slope(values, expected):
-    from grader.history import slope
+    from grader.mentor.history import slope
 
     assert slope(values) == (None if expected is None else pytest.approx(expected))
 
 
 WRITER = """
 import sys, time
-from grader.history import Attempt, History
+from grader.mentor.history import Attempt, History
 db, name, count, start = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 while time.time() < start:
     time.sleep(0.001)
@@ -583,8 +583,8 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 
 def test_reports_stay_out_of_the_cli_start_up():
     """grader --help must not get slower: the report modules, sqlite3 and torch load only when used."""
-    code = ("import sys, grader.cli; print(sorted(m for m in ('torch', 'sqlite3', 'grader.htmlreport', "
-            "'grader.history', 'grader.csvreport', 'grader.agreement') if m in sys.modules))")
+    code = ("import sys, grader.cli; print(sorted(m for m in ('torch', 'sqlite3', 'grader.reports.html', "
+            "'grader.mentor.history', 'grader.reports.csv_report', 'grader.mentor.agreement') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

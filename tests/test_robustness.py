@@ -34,8 +34,8 @@ import grader.io
 from grader.cli import app
 from grader.errors import (EXIT_BANK, EXIT_CONFIG, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT,
                            EXIT_USAGE, GraderError, InputError, TranscriptParseError)
-from grader.report import dumps
-from grader.schemas import load_schema
+from grader.reports.model import dumps
+from grader.reports.schemas import load_schema
 from grader.transcripts import FORMATS, parse_transcript_text, read_transcript
 
 REPO = Path(__file__).resolve().parent.parent
@@ -213,7 +213,7 @@ def test_batch_transcript_reports_round_trip(lexical_grader, fuzz_dir, answers, 
 
 
 def _calibration(**change) -> str:
-    from grader.calibration import _checksum, dump_calibration
+    from grader.scoring.calibration import _checksum, dump_calibration
 
     payload = json.loads(dump_calibration(["rouge1_recall"], [50.0], 10.0, 5.0, 6, {"pearson": 0.5},
                                           {"file": "x.csv"}))
@@ -226,7 +226,7 @@ def _calibration(**change) -> str:
 def bad(tmp_path_factory, lexical_grader) -> Path:
     """Every kind of broken input, built once: D/<name>."""
     from grader.bank import bundled_bank_dir
-    from grader.history import History
+    from grader.mentor.history import History
 
     d = tmp_path_factory.mktemp("bad")
     (d / "adir").mkdir()
@@ -279,7 +279,7 @@ def bad(tmp_path_factory, lexical_grader) -> Path:
     with sqlite3.connect(d / "history-newer.sqlite3") as conn:
         conn.execute("PRAGMA user_version = 99")
     shutil.copytree(TRANSCRIPTS, d / "t")
-    from grader.review import add_review, select
+    from grader.mentor.review import add_review, select
 
     graded = lexical_grader.grade("q09", ANSWER).to_dict()
     reviewed = add_review("question", graded, select("question", graded)[0], grade=70.0, note="fine",
@@ -648,7 +648,7 @@ def test_permission_denied(tmp_path, bank_copy, args, code, names):
 @pytest.mark.parametrize("args", [[*G, "--answer", ANSWER], [*P, "-q", "q09"], [*E, CSV]],
                          ids=["grade", "practice", "evaluate"])
 def test_ctrl_c_exits_130_without_a_traceback(bad, tmp_path, monkeypatch, args):
-    from grader.engine import Grader
+    from grader.scoring.engine import Grader
 
     def interrupted(self, *a, **k):
         raise KeyboardInterrupt
@@ -755,7 +755,7 @@ socket.socket.connect_ex = refuse
 socket.create_connection = refuse
 socket.getaddrinfo = refuse
 
-from grader.engine import Grader
+from grader.scoring.engine import Grader
 from grader.metrics import bertscore
 
 report = Grader().grade("q09", "LoRA freezes W and learns a low-rank update BA that is merged into W after training.")
@@ -918,7 +918,7 @@ def cohort(tmp_path) -> Path:
 @pytest.fixture()
 def graded_sources(monkeypatch):
     """Record which transcripts' answers reach the grader; raise KeyboardInterrupt on call number ``stop``."""
-    from grader.engine import Grader
+    from grader.scoring.engine import Grader
 
     real = Grader.grade_many
     state = {"calls": 0, "stop": None, "answers": []}

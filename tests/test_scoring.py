@@ -163,7 +163,7 @@ def test_padding_with_filler_does_not_help(full_grader):
 
 
 def test_same_input_gives_byte_identical_json(full_grader):
-    from grader.render import to_json
+    from grader.reports.model import to_json
 
     first = to_json(full_grader.grade("q09", CASES["q09"]["complete"]))
     second = to_json(full_grader.grade_many([("q01", "x"), ("q09", CASES["q09"]["complete"])])[1])
@@ -171,7 +171,7 @@ def test_same_input_gives_byte_identical_json(full_grader):
 
 
 def test_json_contract(full_grader):
-    from grader.render import to_json
+    from grader.reports.model import to_json
 
     data = json.loads(to_json(full_grader.grade("q13", CASES["q13"]["complete"])))
     assert data["question_id"] == "q13" and isinstance(data["score"], float) and data["band"]
@@ -189,7 +189,7 @@ def test_json_contract(full_grader):
 
 def test_question_without_rubric_is_graded_on_similarity(bank_copy):
     from grader.bank import load_bank
-    from grader.engine import Grader
+    from grader.scoring.engine import Grader
 
     (bank_copy / "rubrics" / "q11.yaml").unlink()
     grader = Grader(load_bank(bank_copy), metrics="keywords,rouge")

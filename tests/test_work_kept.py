@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.errors import EXIT_INTERRUPTED, EXIT_OUTPUT
-from grader.schemas import load_schema
+from grader.reports.schemas import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -157,14 +157,14 @@ def test_grade_over_a_reviewed_report_keeps_the_reviews(tmp_path):
 
 
 def _calibration_file(path: Path) -> None:
-    from grader.calibration import dump_calibration
+    from grader.scoring.calibration import dump_calibration
 
     path.write_text(dump_calibration(["rouge1_recall"], [50.0], 10.0, 5.0, 6, {"pearson": 0.5},
                                      {"file": "x.csv"}), encoding="utf-8")
 
 
 def test_files_holding_a_persons_work_are_not_replaced_without_force(tmp_path):
-    from grader.history import History
+    from grader.mentor.history import History
 
     calibration = tmp_path / "calibration.json"
     _calibration_file(calibration)

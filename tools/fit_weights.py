@@ -24,9 +24,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from grader.combine import DEFAULT_CONFIG, SEMANTIC_FEATURES, load_config, semantic_feature_values  # noqa: E402
-from grader.engine import Grader  # noqa: E402
-from grader.evaluate import GradedRow, dataset_bank, read_dataset  # noqa: E402
+from grader.scoring.combine import DEFAULT_CONFIG, SEMANTIC_FEATURES, load_config, semantic_feature_values  # noqa: E402
+from grader.scoring.engine import Grader  # noqa: E402
+from grader.scoring.evaluate import GradedRow, dataset_bank, read_dataset  # noqa: E402
 
 FEATURE_SETS = {
     "demoted_bs": ["demoted_bertscore_recall"],

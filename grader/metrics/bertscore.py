@@ -228,7 +228,8 @@ class BertScoreMetric:
         import numpy as np
         import torch
 
-        from grader import __version__, cache
+        from grader._version import __version__
+        from grader.metrics import cache
 
         texts = list(dict.fromkeys(r for r in references if r not in self._cache))
         if not texts:

@@ -104,8 +104,8 @@ def save_review(source, target, pick: Target, *, grade: float, note: str, review
     processes are read back and kept, never overwritten. Returns the report as written.
     """
     from grader.io import locked, write_atomic
-    from grader.report import dumps
-    from grader.schemas import load_report
+    from grader.reports.model import dumps
+    from grader.reports.schemas import load_report
 
     with locked(target):
         kind, data = load_report(source, kinds=("question", "transcript"))

@@ -1,6 +1,6 @@
 """Commands over saved reports: review (mentor grades), report (re-render), agreement, history.
 
-Registered on grader's app by importing this module at the end of grader/cli.py. Like the rest of the CLI:
+Registered on grader's app when grader.cli is imported. Like the rest of the CLI:
 parse options, call the library, render; errors are one line with the exit codes of grader/cli.py.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from grader.cli import BankOption, ForceOption, _emit, _err_console, _escape, _handled, app
+from grader.cli.app import BankOption, ForceOption, _emit, _err_console, _escape, _handled, app
 from grader.errors import EXIT_FINDINGS
 
 OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of "
@@ -34,7 +34,7 @@ def _num(value, spec: str = ".1f") -> str:
 def _prompt_grade(label: str) -> float | None:
     """Ask until the answer is empty (skip) or a grade in 0-100."""
     from grader.errors import InputError
-    from grader.review import check_grade
+    from grader.mentor.review import check_grade
 
     while True:
         raw = typer.prompt(label, default="", show_default=False).strip()
@@ -86,9 +86,9 @@ def review(
     with _handled():
         from grader.clock import utc_now
         from grader.errors import EXIT_INTERRUPTED, InputError
-        from grader.keep import guard_overwrite
-        from grader.review import check_reviewer, save_review, select
-        from grader.schemas import load_report
+        from grader.mentor.keep import guard_overwrite
+        from grader.mentor.review import check_reviewer, save_review, select
+        from grader.reports.schemas import load_report
 
         kind, data = load_report(report, kinds=("question", "transcript"))
         chosen = select(kind, data, question, number, path=str(report))
@@ -179,8 +179,9 @@ def report_command(
     """
     with _handled():
         from grader.bank import load_bank
-        from grader.schemas import load_report
-        from grader.views import RENDER_FORMATS, bank_topics, render
+        from grader.reports.schemas import load_report
+        from grader.reports.render import RENDER_FORMATS, render
+        from grader.reports.views import bank_topics
 
         _check_format(fmt, RENDER_FORMATS)
         kind, data = load_report(report)
@@ -207,8 +208,8 @@ def agreement(
     Example: grader agreement reports/ --format json
     """
     with _handled():
-        from grader.agreement import agreement as compute
-        from grader.report import dumps
+        from grader.mentor.agreement import agreement as compute
+        from grader.reports.model import dumps
 
         _check_format(fmt, ("text", "json"))
         data, problems = compute(folder)
@@ -295,8 +296,8 @@ def history(
       grader history --candidate "Dana Lee" --format html -o progress.html
     """
     with _handled():
-        from grader.history import History, summarize
-        from grader.report import dumps
+        from grader.mentor.history import History, summarize
+        from grader.reports.model import dumps
 
         _check_format(fmt, ("text", "json", "html"))
         with History(history_db, create=False) as db:
@@ -306,7 +307,7 @@ def history(
             _emit(dumps(data), output, force)
             return
         if fmt == "html":
-            from grader.htmlreport import history_html
+            from grader.reports.html import history_html
 
             _emit(history_html(data), output, force)
             return

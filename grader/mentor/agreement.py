@@ -14,8 +14,8 @@ from pathlib import Path
 from statistics import mean
 
 from grader.errors import GraderError, InputError
-from grader.report import REPORT_SCHEMA_VERSION
-from grader.views import METRICS, answer_rows
+from grader.reports.model import REPORT_SCHEMA_VERSION
+from grader.reports.views import METRICS, answer_rows
 
 #: Metrics compared with the mentor's grade: the automatic score (0-100) and each metric (x100).
 AGREEMENT_METRICS = (("score", "automatic score", 1.0),) + tuple((key, label, 100.0) for key, label in METRICS)
@@ -63,7 +63,7 @@ def collect(folder: str | Path) -> tuple[list[Pair], int, list[GraderError]]:
     Returns the pairs, how many reports were read, and the files that could not be used (invalid JSON or a
     report that breaks its schema). Summaries and other JSON files without answers are passed over.
     """
-    from grader.schemas import check, detect_kind, read_json
+    from grader.reports.schemas import check, detect_kind, read_json
 
     root = Path(folder)
     if not root.is_dir():

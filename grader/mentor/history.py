@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.errors import InputError, OutputError
-from grader.report import REPORT_SCHEMA_VERSION
+from grader.reports.model import REPORT_SCHEMA_VERSION
 
 ENABLE_ENV = "GRADER_HISTORY"
 DB_ENV = "GRADER_HISTORY_DB"

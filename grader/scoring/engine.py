@@ -9,12 +9,12 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from grader.bank import Bank, Question, load_bank
-from grader.combine import Config, combine, load_config
+from grader.scoring.combine import Config, combine, load_config
 from grader.errors import ConfigError, InputError, UnknownQuestionError
-from grader.feedback import build_feedback
+from grader.scoring.feedback import build_feedback
 from grader.metrics import METRIC_NAMES
-from grader.report import QuestionReport
-from grader.signature import build_signature
+from grader.reports.model import QuestionReport
+from grader.reports.signature import build_signature
 from grader.text import demote
 
 #: Answers longer than this are refused: about 15,000 words, far beyond any spoken answer (a pasted document
@@ -94,7 +94,7 @@ class Grader:
 
     def question(self, question_id: str) -> Question:
         if question_id not in self.bank:
-            from grader.resolve import closest_ids
+            from grader.bank.resolve import closest_ids
 
             hint = closest_ids(self.bank, question_id)
             raise UnknownQuestionError(f"unknown question id {question_id!r}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import platform
 
-from grader import __version__
+from grader._version import __version__
 
 
 def _version(package: str) -> str:

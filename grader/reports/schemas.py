@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import InputError
-from grader.report import REPORT_SCHEMA_VERSION
+from grader.reports.model import REPORT_SCHEMA_VERSION
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "data" / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "data" / "schemas"
 
 #: Report kind -> schema file stem.
 SCHEMAS = {

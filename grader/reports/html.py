@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from grader.views import (
+from grader.reports.views import (
     answer_rows,
     highlight_spans,
     mean_metric_bars,
@@ -302,7 +302,7 @@ def _reviews_html(row: dict) -> str:
 
 def _orphans_html(data: dict, topics: dict) -> str:
     """Mentor reviews kept from answers that a regrade changed or dropped (``orphaned_reviews``)."""
-    from grader.views import orphan_rows
+    from grader.reports.views import orphan_rows
 
     rows = orphan_rows(data, topics)
     if not rows:
@@ -315,7 +315,7 @@ def _orphans_html(data: dict, topics: dict) -> str:
 
 
 def _signature_html(signature: dict) -> str:
-    from grader.signature import format_signature
+    from grader.reports.signature import format_signature
 
     try:
         line = format_signature(signature)

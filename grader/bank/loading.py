@@ -1,171 +1,28 @@
-"""The question bank: reference answers and keyword rubrics, loaded from YAML and validated.
+"""Loading a bank from YAML and validating it: every problem becomes a ``Finding`` naming file and field.
 
-A bank is a directory with ``references/`` and ``rubrics/`` (format: docs/bank-format.md). The bundled bank
-ships inside the package, so grader finds it wherever it is installed; ``--bank DIR`` or ``GRADER_BANK``
-choose another one.
+``load_bank`` (grading) stops at the first error; ``inspect_bank`` (``grader bank check``) lists them all and
+takes a ``lint`` callback for checks that need the metrics, which this package may not import.
 """
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from grader.bank.model import (
+    DIFFICULTIES,
+    ID_RE,
+    Bank,
+    Concept,
+    Fact,
+    Pitfall,
+    Question,
+    Rubric,
+    resolve_bank_dir,
+)
 from grader.errors import BankError
 from grader.yamlio import safe_load
-
-DIFFICULTIES = ("Easy", "Medium", "Hard")
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-BANK_ENV = "GRADER_BANK"
-
-
-@dataclass(frozen=True)
-class Concept:
-    """Something a strong answer mentions, with the ways people say it."""
-
-    name: str
-    weight: float
-    synonyms: tuple[str, ...]
-    formulas: tuple[str, ...] = ()
-    required: bool = False
-    hint: str = ""
-    bonus: bool = False  # beyond the reference answer: credit when said, no loss when not
-    #: The concept as plain sentences (written and spoken ways of saying it): matched by meaning when no
-    #: synonym occurs.
-    statements: tuple[str, ...] = ()
-
-    @property
-    def meanings(self) -> tuple[str, ...]:
-        """What a clause must say to cover the concept in other words: the statements, else the hint."""
-        if self.statements:
-            return self.statements
-        hint = re.sub(r"^(mention|say|explain|note|state)( that)?\s+", "", self.hint, flags=re.I).strip()
-        return (hint,) if hint else ()
-
-    @property
-    def meaning(self) -> str:
-        """The first of ``meanings`` (what a report quotes as the concept's statement)."""
-        return self.meanings[0] if self.meanings else ""
-
-
-@dataclass(frozen=True)
-class Pitfall:
-    """A known misconception: stating it costs ``penalty`` of the keyword coverage."""
-
-    name: str
-    patterns: tuple[str, ...]
-    penalty: float
-    explanation: str = ""
-    #: Groups of alternatives that must all occur in one clause, any order (pmatch-style); negation cancels.
-    terms: tuple[tuple[str, ...], ...] = ()
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A claim a correct answer must not contradict: what ``holds`` (and what does not) of a ``subject``."""
-
-    claim: str
-    subject: tuple[str, ...]
-    holds: tuple[str, ...] = ()
-    denies: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rubric:
-    question_id: str
-    concepts: tuple[Concept, ...]
-    pitfalls: tuple[Pitfall, ...] = ()
-    path: str = ""
-    facts: tuple[Fact, ...] = ()
-    opposites: tuple[tuple[str, str], ...] = ()  # rubric-specific opposite pairs, beside the bank-wide lexicon
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    question: str
-    difficulty: str
-    topics: tuple[str, ...]
-    reference: str
-    alternative_phrasings: tuple[str, ...] = ()
-    extra_reference: str = ""
-    exemplars: tuple[str, ...] = ()
-    rubric: Rubric | None = None
-    path: str = ""
-
-    @property
-    def number(self) -> int | None:
-        digits = re.sub(r"\D", "", self.id)
-        return int(digits) if digits else None
-
-
-@dataclass(frozen=True)
-class Bank:
-    root: str
-    questions: tuple[Question, ...]
-    file_hashes: dict[str, str] = field(default_factory=dict, compare=False)
-
-    def __post_init__(self):
-        object.__setattr__(self, "_by_id", {q.id: q for q in self.questions})
-
-    def __len__(self) -> int:
-        return len(self.questions)
-
-    def __iter__(self):
-        return iter(self.questions)
-
-    def __contains__(self, question_id: str) -> bool:
-        return question_id in self._by_id
-
-    def get(self, question_id: str) -> Question:
-        try:
-            return self._by_id[question_id]
-        except KeyError:
-            raise BankError(f"unknown question id {question_id!r}") from None
-
-    @property
-    def ids(self) -> list[str]:
-        return [q.id for q in self.questions]
-
-    @property
-    def digest(self) -> str:
-        """One hash over every bank file: what the signature records."""
-        h = hashlib.sha256()
-        for name in sorted(self.file_hashes):
-            h.update(f"{name}:{self.file_hashes[name]}\n".encode())
-        return h.hexdigest()[:16]
-
-
-# --------------------------------------------------------------------------- locating
-
-
-def bundled_bank_dir() -> Path:
-    """The bank shipped with grader: the source checkout's folders, else the installed package data."""
-    here = Path(__file__).resolve().parent
-    checkout = here.parent
-    if (checkout / "references").is_dir() and (checkout / "pyproject.toml").is_file():
-        return checkout
-    return here / "_bank"
-
-
-def resolve_bank_dir(bank: str | Path | None = None) -> Path:
-    """``--bank`` wins, then ``GRADER_BANK``, then the bundled bank."""
-    chosen = bank if bank else os.environ.get(BANK_ENV) or None
-    if chosen is None:
-        return bundled_bank_dir()
-    path = Path(chosen).expanduser()
-    if not path.exists():
-        raise BankError("bank directory does not exist", path=path)
-    if not path.is_dir():
-        raise BankError("bank must be a directory holding references/ and rubrics/", path=path)
-    if not (path / "references").is_dir():
-        raise BankError("bank has no references/ folder", path=path)
-    return path
-
-
-# --------------------------------------------------------------------------- reading
 
 
 @dataclass(frozen=True)
@@ -445,10 +302,12 @@ def _hash_file(path: Path) -> str:
         return "unreadable"
 
 
-def inspect_bank(bank_dir: str | Path | None = None, warnings: bool = True) -> tuple[Bank | None, list[Finding]]:
+def inspect_bank(bank_dir: str | Path | None = None,
+                 lint: Callable[[Question, Rubric], list[Finding]] | None = None) -> tuple[Bank | None, list[Finding]]:
     """Read and validate a bank, returning it (None when it has errors) and every finding.
 
-    ``warnings=False`` skips the lint-only checks (they tokenize every reference), as grading does.
+    ``lint`` adds warnings per rubric (``grader.metrics.selfcheck.rubric_warnings``: it runs the metrics, so
+    it is passed in rather than imported); grading leaves it out.
     """
     root = resolve_bank_dir(bank_dir)
     findings: list[Finding] = []
@@ -492,8 +351,8 @@ def inspect_bank(bank_dir: str | Path | None = None, warnings: bool = True) -> t
                                     f"{rubrics[r.question_id].path})", r.question_id, "question"))
             continue
         rubrics[r.question_id] = r
-        if warnings:
-            findings.extend(_rubric_warnings(questions[r.question_id], r))
+        if lint is not None:
+            findings.extend(lint(questions[r.question_id], r))
     if any(f.severity == "error" for f in findings):
         return None, findings
     ordered = [
@@ -502,46 +361,9 @@ def inspect_bank(bank_dir: str | Path | None = None, warnings: bool = True) -> t
     return Bank(str(root), tuple(ordered), hashes), findings
 
 
-def _rubric_warnings(question: Question, rubric: Rubric) -> list[Finding]:
-    """Concepts none of whose phrasings occur in the reference: probably a typo or a rubric out of step."""
-    from grader.metrics.keywords import phrase_occurs
-
-    reference = "\n".join([question.reference, question.extra_reference, *question.exemplars])
-    out = []
-    for i, concept in enumerate(rubric.concepts):
-        if concept.bonus:
-            continue
-        if not any(phrase_occurs(p, reference) for p in concept.synonyms) and not any(
-            phrase_occurs(p, reference, formula=True) for p in concept.formulas
-        ):
-            out.append(Finding("warning", rubric.path, f"concept {concept.name!r}: no synonym or formula "
-                               "occurs in the reference answer (mark it 'bonus: true' if it goes beyond the reference on purpose)",
-                               question.id, f"concepts[{i}]"))
-    out.extend(_correctness_warnings(question, rubric, reference))
-    return out
-
-
-def _correctness_warnings(question: Question, rubric: Rubric, reference: str) -> list[Finding]:
-    """Facts and pitfalls must hold on the model answer: a flag on the reference is a rubric bug."""
-    from grader.metrics.claims import check_facts
-    from grader.metrics.opposites import opposites_for
-    from grader.metrics.keywords import score_keywords
-
-    out = []
-    context = f"{question.reference}\n{question.extra_reference}"
-    for c in check_facts(rubric.facts, reference, opposites_for(rubric.opposites), context=context):
-        out.append(Finding("warning", rubric.path, f"the reference answer contradicts a fact ({c.kind}: "
-                           f"{c.said!r} of {c.subject!r} in {c.text.strip()!r}): fix the fact's phrases",
-                           question.id, "facts"))
-    for hit in score_keywords(rubric, reference).pitfalls:
-        out.append(Finding("warning", rubric.path, f"pitfall {hit.pitfall!r} fires on the reference answer "
-                           f"({hit.text.strip()!r})", question.id, "pitfalls"))
-    return out
-
-
 def load_bank(bank_dir: str | Path | None = None) -> Bank:
     """The validated bank; raises BankError naming the first error (``grader bank check`` lists all)."""
-    bank, findings = inspect_bank(bank_dir, warnings=False)
+    bank, findings = inspect_bank(bank_dir)
     if bank is None:
         errors = [f for f in findings if f.severity == "error"]
         first = errors[0]

@@ -9,7 +9,7 @@ import csv
 import io
 from collections.abc import Iterable
 
-from grader.views import answer_rows, orphan_rows
+from grader.reports.views import answer_rows, orphan_rows
 
 #: The answer columns, in order. Append new columns at the end; never reorder or rename.
 ANSWER_COLUMNS = (

@@ -128,7 +128,7 @@ def person_made(path: str | Path) -> str | None:
     data = read_existing(path)
     if data is None:
         return None
-    from grader.calibration import FORMAT
+    from grader.scoring.calibration import FORMAT
 
     if data.get("format") == FORMAT:
         return "a calibration file"

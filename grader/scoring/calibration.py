@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import __version__
-from grader.combine import SEMANTIC_FEATURES
+from grader._version import __version__
+from grader.scoring.combine import SEMANTIC_FEATURES
 from grader.errors import ConfigError
 
 FORMAT = "grader-calibration"
@@ -154,10 +154,10 @@ def calibrate_dataset(rows, digest: str, name: str, bank, config, features, alph
     """Grade a human-graded data set, fit the calibration, and return (its JSON text, cross-validated agreement)."""
     import dataclasses
 
-    from grader.combine import semantic_feature_values
-    from grader.engine import Grader
+    from grader.scoring.combine import semantic_feature_values
+    from grader.scoring.engine import Grader
     from grader.errors import InputError
-    from grader.evaluate import agreement, evaluate, infer_max_score, scale_step
+    from grader.scoring.evaluate import agreement, evaluate, infer_max_score, scale_step
 
     chosen = tuple(f.strip() for f in features if f.strip())
     unknown = [f for f in chosen if f not in SEMANTIC_FEATURES]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from grader.bank import Bank
+from grader.bank.model import Bank
 from grader.errors import UnknownQuestionError
 
 

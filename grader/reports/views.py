@@ -1,4 +1,4 @@
-"""One flat view of any saved report, shared by the HTML, CSV and Markdown renderers.
+"""One flat view of any saved report, shared by the HTML, CSV, Markdown and terminal renderers.
 
 The JSON dicts (question, transcript, summary) are the data model; this module only selects and labels what
 they hold — one row per answer with its metrics, the question's topics from the bank, and the mentor's latest
@@ -7,7 +7,10 @@ review beside the automatic score. No score is computed here, except the mentor-
 from __future__ import annotations
 
 from statistics import mean
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.reports.model import QuestionReport
 
 #: (row key, label) of the metric bars, in display order; every value is in [0, 1] (BERTScore rescaled may dip
 #: below 0).
@@ -173,37 +176,6 @@ def highlight_spans(row: dict) -> list[tuple[int, int, str, str]]:
     return out
 
 
-#: Formats any saved report re-renders to (``grader report``).
-RENDER_FORMATS = ("html", "md", "csv", "json")
-
-
-def render(kind: str, data: dict, fmt: str, topics: dict[str, tuple[str, ...]] | None = None) -> str:
-    """A report dict in one of RENDER_FORMATS; the renderer modules load only when asked for."""
-    topics = topics or {}
-    if fmt == "html":
-        from grader.htmlreport import render_html
-
-        return render_html(kind, data, topics)
-    if fmt == "csv":
-        from grader.csvreport import render_csv
-
-        return render_csv(kind, data, topics)
-    if fmt == "json":
-        from grader.report import dumps
-
-        return dumps(data)
-    if fmt == "md":
-        from grader import render as md
-
-        if kind == "question":
-            return md.question_markdown(data, tuple(data.get("topics") or topics.get(data["question_id"], ())))
-        if kind == "transcript":
-            return md.transcript_markdown(data)
-        if kind == "summary":
-            return md.summary_markdown(data)
-    raise ValueError(f"cannot render a {kind} report as {fmt!r}; formats: {', '.join(RENDER_FORMATS)}")
-
-
 #: The band shown for a review kept from an earlier answer that a regrade no longer holds.
 ORPHANED_BAND = "earlier answer (review kept)"
 
@@ -217,4 +189,21 @@ def orphan_rows(data: dict, topics: dict[str, tuple[str, ...]] | None = None) ->
                  "asked": orphan.get("asked", ""), "answer": orphan.get("answer", ""), "score": orphan.get("score"),
                  "band": ORPHANED_BAND, "reviews": orphan.get("reviews") or []}
         rows.append(_row(entry, None, topics or {}, data.get("source"), data.get("candidate")))
+    return rows
+
+
+def metric_rows(report: QuestionReport) -> list[tuple[str, str]]:
+    rows = []
+    if report.keywords is not None:
+        k = report.keywords
+        rows.append(("Keyword coverage", f"{k.coverage:.2f}  ({len(k.matched)}/{len(k.matched) + len(k.missing)}"
+                     f" concepts{', ' + str(len(k.pitfalls)) + ' misconception(s)' if k.pitfalls else ''})"))
+    if report.rouge is not None:
+        r = report.rouge
+        rows.append(("ROUGE-1 / 2 / L  F1", f"{r.rouge1.f1:.2f} / {r.rouge2.f1:.2f} / {r.rougeL.f1:.2f}"))
+    if report.bertscore is not None:
+        b = report.bertscore
+        rows.append(("BERTScore P / R / F1", f"{b.precision:.2f} / {b.recall:.2f} / {b.f1:.2f}  (rescaled)"))
+    if report.semantic is not None:
+        rows.append(("Semantic similarity", f"{report.semantic:.2f}"))
     return rows

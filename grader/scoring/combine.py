@@ -18,7 +18,7 @@ from grader.metrics.keywords import KeywordResult
 from grader.metrics.rouge import RougeResult
 from grader.text import STOPWORDS, tokenize
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "weights.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "data" / "weights.yaml"
 SEMANTIC_FEATURES = ("bertscore_precision", "bertscore_recall", "bertscore_f1", "rouge1_precision",
                      "rouge1_recall", "rouge1_f1", "rouge2_recall", "rouge2_f1", "rougeL_recall", "rougeL_f1",
                      "demoted_bertscore_recall", "reference_demoted_bertscore_recall", "demoted_rouge1_recall")

@@ -1,6 +1,6 @@
 """The report data model: one frozen object per graded answer, and its JSON form (the public contract).
 
-Renderers (grader/render.py) read these objects; no metric logic lives there.
+Renderers (grader/reports/) read these objects; no metric logic lives there.
 """
 from __future__ import annotations
 
@@ -72,3 +72,7 @@ class QuestionReport:
 def dumps(data: Any) -> str:
     """Deterministic JSON: the same input gives byte-identical output."""
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def to_json(report: QuestionReport) -> str:
+    return dumps(report.to_dict())

@@ -29,7 +29,7 @@ OFF_BANK_THRESHOLD = 0.5
 #: bank question this clearly.
 SHORT_PROBE_WORDS = 16
 CLEAR_QUESTION_SIMILARITY = 0.5
-OFF_BANK_FILE = Path(__file__).resolve().parent / "data" / "offbank.txt"
+OFF_BANK_FILE = Path(__file__).resolve().parent.parent / "data" / "offbank.txt"
 QUESTION_CUES = re.compile(
     r"\?|\b(explain|describe|walk me through|tell me|talk me through|talk about|define|compare|contrast|"
     r"what|why|how|which|when|can you|could you|would you|do you|give me|name|list|outline|sketch)\b",

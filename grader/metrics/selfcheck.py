@@ -1,0 +1,46 @@
+"""A rubric checked with the metrics against its own reference answer (``grader bank check``).
+
+A concept none of whose phrasings occur in the reference is probably a typo; a fact or pitfall that flags the
+reference would flag every correct answer. Lives in metrics, not bank, because it runs the metrics.
+"""
+from __future__ import annotations
+
+from grader.bank.loading import Finding
+from grader.bank.model import Question, Rubric
+
+
+def rubric_warnings(question: Question, rubric: Rubric) -> list[Finding]:
+    """Concepts none of whose phrasings occur in the reference: probably a typo or a rubric out of step."""
+    from grader.metrics.keywords import phrase_occurs
+
+    reference = "\n".join([question.reference, question.extra_reference, *question.exemplars])
+    out = []
+    for i, concept in enumerate(rubric.concepts):
+        if concept.bonus:
+            continue
+        if not any(phrase_occurs(p, reference) for p in concept.synonyms) and not any(
+            phrase_occurs(p, reference, formula=True) for p in concept.formulas
+        ):
+            out.append(Finding("warning", rubric.path, f"concept {concept.name!r}: no synonym or formula "
+                               "occurs in the reference answer (mark it 'bonus: true' if it goes beyond the reference on purpose)",
+                               question.id, f"concepts[{i}]"))
+    out.extend(correctness_warnings(question, rubric, reference))
+    return out
+
+
+def correctness_warnings(question: Question, rubric: Rubric, reference: str) -> list[Finding]:
+    """Facts and pitfalls must hold on the model answer: a flag on the reference is a rubric bug."""
+    from grader.metrics.claims import check_facts
+    from grader.metrics.keywords import score_keywords
+    from grader.metrics.opposites import opposites_for
+
+    out = []
+    context = f"{question.reference}\n{question.extra_reference}"
+    for c in check_facts(rubric.facts, reference, opposites_for(rubric.opposites), context=context):
+        out.append(Finding("warning", rubric.path, f"the reference answer contradicts a fact ({c.kind}: "
+                           f"{c.said!r} of {c.subject!r} in {c.text.strip()!r}): fix the fact's phrases",
+                           question.id, "facts"))
+    for hit in score_keywords(rubric, reference).pitfalls:
+        out.append(Finding("warning", rubric.path, f"pitfall {hit.pitfall!r} fires on the reference answer "
+                           f"({hit.text.strip()!r})", question.id, "pitfalls"))
+    return out
