@@ -341,3 +341,90 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
             if id(t) not in failed and on_graded:
                 on_graded(t)
     return BatchResult(results, failures, signature)
+
+
+class ReportFolder:
+    """Where a batch writes: one report per transcript as soon as it is graded, then the cohort summary.
+
+    Writing keeps what people made: a mentor's review saved in the earlier report (even while this batch runs)
+    is carried onto the unchanged answer or kept under ``orphaned_reviews``. A report that cannot be written is
+    a failure of that transcript only, except a full disk, which stops the batch (exit 6).
+    """
+
+    def __init__(self, output_dir: Path, fmt: str, grader, failures: list[GraderError]):
+        from grader.reports.views import bank_topics
+
+        self.output_dir, self.fmt, self.grader, self.failures = Path(output_dir), fmt, grader, failures
+        self.topics = bank_topics(grader.bank)
+        self.finished: list[TranscriptResult] = []  # on disk: graded now, or kept from an earlier run
+        self.written: dict[int, dict] = {}  # id(transcript) -> its report as written (reviews carried over)
+        self.unwritten: set[int] = set()  # id(transcript) of reports that could not be written
+        self.carried = {"on_answers": 0, "orphaned": 0}
+
+    def saved(self, t: TranscriptResult) -> dict | None:
+        """The earlier run's report of this transcript, or None (absent, damaged, not a transcript report)."""
+        from grader.reports.schemas import load_report
+
+        path = self.output_dir / f"{t.name}.json"
+        if not path.is_file():
+            return None
+        try:
+            return load_report(path, kinds=("transcript",))[1]
+        except GraderError:
+            return None
+
+    def render(self, kind: str, data: dict) -> str:
+        from grader.reports.markdown import transcript_markdown
+        from grader.reports.model import dumps
+        from grader.reports.render import render
+
+        if self.fmt == "json":
+            return dumps(data)
+        if self.fmt == "md" and kind == "transcript":
+            return transcript_markdown(data)
+        return render(kind, data, self.fmt, self.topics)
+
+    def write(self, t: TranscriptResult) -> None:
+        """Write one transcript's report (``on_graded`` of :func:`grade_files`)."""
+        from grader.errors import OutputError
+        from grader.io import WHOLE_RUN_ERRNOS, locked, write_atomic
+        from grader.mentor.keep import carry_reviews, read_existing
+
+        if t.saved is None:
+            data = t.to_dict(self.grader.signature)
+            json_path = self.output_dir / f"{t.name}.json"
+            try:
+                with locked(json_path):  # a mentor's review saved meanwhile is read back, not overwritten
+                    data, on_answers, orphaned = carry_reviews("transcript", read_existing(json_path), data)
+                    write_atomic(self.output_dir / f"{t.name}.{self.fmt}", self.render("transcript", data))
+            except OutputError as exc:  # this report only (its path is a folder, its name too long...)
+                if exc.errno in WHOLE_RUN_ERRNOS:  # a full disk fails every report: stop here (exit 6)
+                    raise
+                self.unwritten.add(id(t))
+                self.failures.append(OutputError(f"the report of {t.source} was not written: {exc.message}",
+                                                 path=exc.path or self.output_dir / f"{t.name}.{self.fmt}"))
+                return
+            self.written[id(t)] = data
+            self.carried["on_answers"] += on_answers
+            self.carried["orphaned"] += orphaned
+        self.finished.append(t)
+
+    def write_summary(self, result: BatchResult) -> None:
+        """summary.json and summary.md always; summary.html or answers.csv with those formats."""
+        from grader.io import write_atomic
+        from grader.reports.markdown import summary_markdown
+        from grader.reports.model import dumps
+
+        result.transcripts[:] = [t for t in result.transcripts if id(t) not in self.unwritten]
+        reports = [self.written.get(id(t)) or t.to_dict(result.signature) for t in result.transcripts]
+        summary = result.summary()
+        write_atomic(self.output_dir / "summary.json", dumps(summary))
+        write_atomic(self.output_dir / "summary.md", summary_markdown(summary))
+        if self.fmt == "html":
+            write_atomic(self.output_dir / "summary.html", self.render("summary", summary))
+        elif self.fmt == "csv":
+            from grader.reports.csv_report import answers_csv
+            from grader.reports.views import answer_rows, orphan_rows
+
+            write_atomic(self.output_dir / "answers.csv", answers_csv(r for d in reports for r in (
+                *answer_rows("transcript", d, self.topics), *orphan_rows(d, self.topics))))

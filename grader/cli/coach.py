@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -25,7 +26,7 @@ from grader.cli.app import (
     _references_sep,
     app,
 )
-from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED, GraderError
+from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED
 
 # --------------------------------------------------------------------------- batch
 
@@ -64,20 +65,10 @@ def batch(
     Example: grader batch samples/ --output-dir reports --format md
     """
     with _handled():
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
         from grader.bank import load_bank
-        from grader.batch import expand_inputs, grade_files
+        from grader.batch import ReportFolder, expand_inputs, grade_files
         from grader.errors import InputError
-        from grader.io import check_writable, write_atomic
-        from grader.reports.markdown import summary_markdown, transcript_markdown
-        from grader.reports.model import dumps
+        from grader.io import check_writable
         from grader.scoring.engine import Grader
         from grader.transcripts import FORMATS as INPUT_FORMATS
 
@@ -94,119 +85,24 @@ def batch(
         grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
         files, failures = expand_inputs(paths, exclude=[output_dir])
         console = _err_console()
-        from grader.reports.render import render
-        from grader.reports.views import bank_topics
-
-        topics = bank_topics(grader.bank)
-        finished: list = []  # transcripts whose report is on disk (graded now or kept from an earlier run)
-        signature: dict = {}
-
-        def saved_report(t) -> Optional[dict]:
-            from grader.reports.schemas import load_report
-
-            path = output_dir / f"{t.name}.json"
-            if not path.is_file():
-                return None
-            try:
-                return load_report(path, kinds=("transcript",))[1]
-            except GraderError:
-                return None  # damaged or not a transcript report: graded again
-
-        carried = {"on_answers": 0, "orphaned": 0}
-        written: dict[int, dict] = {}  # id(transcript) -> its report as written (reviews carried over)
-        unwritten: set[int] = set()  # id(transcript) of reports that could not be written (each a failure)
-
-        def write_report(t) -> None:
-            from grader.errors import OutputError
-            from grader.io import WHOLE_RUN_ERRNOS, locked
-            from grader.mentor.keep import carry_reviews, read_existing
-
-            if t.saved is None:
-                if not signature:
-                    signature.update(grader.signature)
-                data = t.to_dict(signature)
-                json_path = output_dir / f"{t.name}.json"
-                try:
-                    with locked(json_path):  # a mentor's review saved meanwhile is read back, not overwritten
-                        data, on_answers, orphaned = carry_reviews("transcript", read_existing(json_path), data)
-                        text = dumps(data) if fmt == "json" else transcript_markdown(data) if fmt == "md" else \
-                            render("transcript", data, fmt, topics)
-                        write_atomic(output_dir / f"{t.name}.{fmt}", text)
-                except OutputError as exc:  # this report only (its path is a folder, its name too long...)
-                    if exc.errno in WHOLE_RUN_ERRNOS:  # a full disk fails every report: stop here (exit 6)
-                        raise
-                    unwritten.add(id(t))
-                    failures.append(OutputError(f"the report of {t.source} was not written: {exc.message}",
-                                                path=exc.path or output_dir / f"{t.name}.{fmt}"))
-                    return
-                written[id(t)] = data
-                carried["on_answers"] += on_answers
-                carried["orphaned"] += orphaned
-            finished.append(t)
+        folder = ReportFolder(output_dir, fmt, grader, failures)
 
         def record_finished() -> None:
             _record_history(record, history_db, "batch", [(t.candidate or Path(t.source).stem, r.to_dict())
-                                                          for t in finished if t.saved is None
+                                                          for t in folder.finished if t.saved is None
                                                           for r in t.reports.values()])
 
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), console=console, transient=True) as bar:
-                tasks = {}
-
-                def progress(stage: str, done: int, total: int) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task("parsing transcripts" if stage == "parse"
-                                                    else "grading answers", total=total)
-                    bar.update(tasks[stage], completed=done, total=total)
-
+            with _progress(console) as progress:
                 result = grade_files(files, grader, failures=failures, input_format=input_format,
                                      candidate=candidate, progress=progress,
-                                     saved=saved_report if resume else None, on_graded=write_report)
+                                     saved=folder.saved if resume else None, on_graded=folder.write)
         except KeyboardInterrupt:
-            failed = {f.path for f in failures}
-            done_paths = {t.path for t in finished}
-            left = [str(f) for f in files if str(f) not in done_paths and str(f) not in failed]
-            for failure in failures:
-                console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
-            console.print(f"interrupted: {len(finished)} of {len(files)} transcript reports are in {output_dir}/ "
-                          f"and intact; not done: {', '.join(left) or 'none'}; no summary written. Run the same "
-                          "command with --resume to grade only what is left.", markup=False, highlight=False)
+            _interrupted(console, files, failures, folder, output_dir)
             record_finished()
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        result.transcripts[:] = [t for t in result.transcripts if id(t) not in unwritten]
-        reports = [written.get(id(t)) or t.to_dict(result.signature) for t in result.transcripts]
-        summary = result.summary()
-        write_atomic(output_dir / "summary.json", dumps(summary))
-        write_atomic(output_dir / "summary.md", summary_markdown(summary))
-        if fmt == "html":
-            write_atomic(output_dir / "summary.html", render("summary", summary, "html", topics))
-        elif fmt == "csv":
-            from grader.reports.csv_report import answers_csv
-            from grader.reports.views import answer_rows, orphan_rows
-
-            write_atomic(output_dir / "answers.csv", answers_csv(r for d in reports for r in (
-                *answer_rows("transcript", d, topics), *orphan_rows(d, topics))))
-        for t in result.transcripts:
-            if t.saved is not None:
-                console.print(f"{t.source}: report current, kept (--resume)", markup=False)
-                continue
-            matched = sum(1 for e in t.exchanges if e.question_id)
-            score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
-            console.print(f"{t.source}: {t.candidate or '?'}, {matched} answers graded, overall {score}")
-            for index, length in sorted(t.truncated.items()):
-                from grader.scoring.engine import MAX_ANSWER_CHARS
-
-                console.print(f"  {t.path}:{t.exchanges[index].line}: the answer to "
-                              f"{t.exchanges[index].question_id} is {length:,} characters; graded the first "
-                              f"{MAX_ANSWER_CHARS:,} (truncated_from in the report)", markup=False)
-        for failure in result.failures:
-            console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
-        if carried["on_answers"] or carried["orphaned"]:
-            console.print(f"carried over {carried['on_answers'] + carried['orphaned']} mentor review(s) from the "
-                          f"earlier reports: {carried['on_answers']} onto unchanged answers, {carried['orphaned']} "
-                          "kept under orphaned_reviews (their answer changed or is gone)", markup=False)
-        console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
+        folder.write_summary(result)
+        _print_outcome(console, result, folder, output_dir)
         record_finished()
         if result.failures:
             from grader.errors import EXIT_OUTPUT, OutputError
@@ -214,6 +110,81 @@ def batch(
             if result.transcripts:
                 raise typer.Exit(EXIT_FINDINGS)
             raise typer.Exit(EXIT_OUTPUT if all(isinstance(f, OutputError) for f in result.failures) else EXIT_INPUT)
+
+
+@contextlib.contextmanager
+def _progress(console):
+    """A transient two-stage bar (parsing, grading) for :func:`grader.batch.grade_files`'s ``progress``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        tasks = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task("parsing transcripts" if stage == "parse" else "grading answers",
+                                            total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield progress
+
+
+def _print_outcome(console, result, folder, output_dir) -> None:
+    """One line per transcript (or kept report), truncations, failures, carried reviews, where it all is."""
+    for t in result.transcripts:
+        if t.saved is not None:
+            console.print(f"{t.source}: report current, kept (--resume)", markup=False)
+            continue
+        matched = sum(1 for e in t.exchanges if e.question_id)
+        score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
+        console.print(f"{t.source}: {t.candidate or '?'}, {matched} answers graded, overall {score}")
+        for index, length in sorted(t.truncated.items()):
+            from grader.scoring.engine import MAX_ANSWER_CHARS
+
+            console.print(f"  {t.path}:{t.exchanges[index].line}: the answer to "
+                          f"{t.exchanges[index].question_id} is {length:,} characters; graded the first "
+                          f"{MAX_ANSWER_CHARS:,} (truncated_from in the report)", markup=False)
+    for failure in result.failures:
+        console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
+    carried = folder.carried
+    if carried["on_answers"] or carried["orphaned"]:
+        console.print(f"carried over {carried['on_answers'] + carried['orphaned']} mentor review(s) from the "
+                      f"earlier reports: {carried['on_answers']} onto unchanged answers, {carried['orphaned']} "
+                      "kept under orphaned_reviews (their answer changed or is gone)", markup=False)
+    console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
+
+
+def _print_evaluation(summary: dict) -> None:
+    """The agreement figures as two terminal tables: overall, then each metric alone."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table("measure", "value", title=f"{summary['n']} rows, human scale 0-{summary['max_score']:g} "
+                  f"(step {summary['step']:g})")
+    for key in ("pearson", "spearman", "qwk", "rmse", "mae"):
+        value = summary[key]
+        table.add_row(key, "–" if value is None else f"{value:.3f}" if abs(value) < 1e6 else f"{value:.4g}")
+    console.print(table)
+    for key, why in summary.get("notes", {}).items():
+        console.print(f"{key}: {why}", markup=False)
+    metric_table = Table("metric alone", "pearson", "spearman")
+    for name, m in summary["per_metric"].items():
+        metric_table.add_row(name, *("–" if m[k] is None else f"{m[k]:.3f}" for k in ("pearson", "spearman")))
+    console.print(metric_table)
+
+
+def _interrupted(console, files, failures, folder, output_dir) -> None:
+    """What Ctrl-C leaves: the failures so far, which reports are on disk, and how to finish."""
+    failed = {f.path for f in failures}
+    done_paths = {t.path for t in folder.finished}
+    left = [str(f) for f in files if str(f) not in done_paths and str(f) not in failed]
+    for failure in failures:
+        console.print(f"[bold red]error:[/] {_escape(failure.one_line())}", markup=True, highlight=False)
+    console.print(f"interrupted: {len(folder.finished)} of {len(files)} transcript reports are in {output_dir}/ "
+                  f"and intact; not done: {', '.join(left) or 'none'}; no summary written. Run the same "
+                  "command with --resume to grade only what is left.", markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -250,13 +221,7 @@ def evaluate(
     Example: grader evaluate --dataset graded.csv --exemplars 3 --predictions preds.csv --format json
     """
     with _handled():
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from grader.bank import load_bank
         from grader.errors import InputError
@@ -295,22 +260,7 @@ def evaluate(
         if fmt == "json":
             sys.stdout.write(dumps(summary))
             return
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console(highlight=False)
-        table = Table("measure", "value", title=f"{summary['n']} rows, human scale 0-{summary['max_score']:g} "
-                      f"(step {summary['step']:g})")
-        for key in ("pearson", "spearman", "qwk", "rmse", "mae"):
-            value = summary[key]
-            table.add_row(key, "–" if value is None else f"{value:.3f}" if abs(value) < 1e6 else f"{value:.4g}")
-        console.print(table)
-        for key, why in summary.get("notes", {}).items():
-            console.print(f"{key}: {why}", markup=False)
-        metric_table = Table("metric alone", "pearson", "spearman")
-        for name, m in summary["per_metric"].items():
-            metric_table.add_row(name, *("–" if m[k] is None else f"{m[k]:.3f}" for k in ("pearson", "spearman")))
-        console.print(metric_table)
+        _print_evaluation(summary)
 
 
 @app.command()

@@ -128,10 +128,7 @@ def grade(
         from grader.bank import load_bank
         from grader.bank.resolve import resolve_question
         from grader.errors import InputError
-        from grader.reports.markdown import to_markdown
-        from grader.reports.model import to_json
         from grader.reports.render import FORMATS
-        from grader.reports.terminal import print_text
         from grader.scoring.engine import Grader
 
         if fmt not in (*FORMATS, "html", "csv"):
@@ -148,34 +145,43 @@ def grade(
         text = _read_answer(answer, answer_file)
         grader = Grader(loaded, metrics=metrics, config=_config(weights, calibration, metrics))
         report = grader.grade(qid, text)
-        if fmt == "json" and output is not None:
-            from grader.io import locked
-            from grader.mentor.keep import carry_reviews, read_existing
-            from grader.reports.model import dumps
-
-            with locked(output):
-                data, on_answer, orphaned = carry_reviews("question", read_existing(output), report.to_dict())
-                _emit(dumps(data), output, force)
-            if on_answer or orphaned:
-                _err_console().print(f"kept {on_answer + orphaned} mentor review(s) of {output}"
-                                     + (" under orphaned_reviews (the answer changed)" if orphaned else ""))
-        elif fmt == "json":
-            _emit(to_json(report), output)
-        elif fmt == "md":
-            _emit(to_markdown(report), output, force)
-        elif fmt in ("html", "csv"):
-            from grader.reports.render import render
-            from grader.reports.views import bank_topics
-
-            _emit(render("question", report.to_dict(), fmt, bank_topics(loaded)), output, force)
-        elif output is not None:
-            _emit(to_markdown(report), output, force)
-        else:
-            from rich.console import Console
-
-            print_text(report, Console(highlight=False))
+        _emit_report(report, fmt, output, force, loaded)
         _record_history(record, history_db, "grade", [(None, report.to_dict())],
                         source=str(answer_file) if answer_file is not None else "")
+
+
+def _emit_report(report, fmt: str, output: Optional[Path], force: bool, loaded) -> None:
+    """The report in ``fmt`` to ``output`` or the terminal; a JSON file keeps the mentor reviews it held."""
+    from grader.reports.markdown import to_markdown
+    from grader.reports.model import to_json
+    from grader.reports.terminal import print_text
+
+    if fmt == "json" and output is not None:
+        from grader.io import locked
+        from grader.mentor.keep import carry_reviews, read_existing
+        from grader.reports.model import dumps
+
+        with locked(output):
+            data, on_answer, orphaned = carry_reviews("question", read_existing(output), report.to_dict())
+            _emit(dumps(data), output, force)
+        if on_answer or orphaned:
+            _err_console().print(f"kept {on_answer + orphaned} mentor review(s) of {output}"
+                                 + (" under orphaned_reviews (the answer changed)" if orphaned else ""))
+    elif fmt == "json":
+        _emit(to_json(report), output)
+    elif fmt == "md":
+        _emit(to_markdown(report), output, force)
+    elif fmt in ("html", "csv"):
+        from grader.reports.render import render
+        from grader.reports.views import bank_topics
+
+        _emit(render("question", report.to_dict(), fmt, bank_topics(loaded)), output, force)
+    elif output is not None:
+        _emit(to_markdown(report), output, force)
+    else:
+        from rich.console import Console
+
+        print_text(report, Console(highlight=False))
 
 
 # --------------------------------------------------------------------------- practice
@@ -199,49 +205,26 @@ def practice(
     Text typed while an answer is being graded is shown after the report and offered as the start of the next
     answer: nothing typed is dropped unseen."""
     with _handled():
-        import random
 
         from rich.console import Console
 
         from grader.bank import load_bank
-        from grader.bank.resolve import resolve_question
         from grader.cli.terminal import take_typed_ahead
-        from grader.errors import InputError
         from grader.reports.terminal import print_text
         from grader.scoring.engine import Grader
 
         loaded = load_bank(bank)
-        pool = list(loaded)
-        if topic:
-            pool = [q for q in pool if topic.lower() in q.topics]
-            if not pool:
-                topics = sorted({t for q in loaded for t in q.topics})
-                raise InputError(f"no question has topic {topic!r}; topics: {', '.join(topics)}", field="--topic")
-        if question:
-            pool = [loaded.get(resolve_question(loaded, question))]
-        rng = random.Random(seed)
-        rng.shuffle(pool)
+        pool = _practice_pool(loaded, question, topic, seed)
         grader = Grader(loaded, metrics=metrics)
         console = Console(highlight=False)
         carried: list[str] = []  # lines typed ahead, kept as the start of the next answer
         for q in pool:
             console.print(f"\n[bold]{q.id} ({q.difficulty}):[/] {q.question}", markup=True)
             console.print("[dim]Your answer (empty line to finish, Ctrl-D to quit):[/]", markup=True)
-            lines, carried = carried, []
-            if lines:
-                console.print("[dim](it starts with what you typed earlier:)[/]", markup=True)
-                for line in lines:
-                    console.print(line, markup=False, highlight=False)
-            while True:
-                try:
-                    line = input()
-                except EOFError:
-                    if lines:
-                        break
-                    return
-                if not line.strip() and lines:
-                    break
-                lines.append(line)
+            lines = _read_answer_lines(console, carried)
+            carried = []
+            if lines is None:
+                return
             attempt = grader.grade(q.id, "\n".join(lines))
             print_text(attempt, console)
             _record_history(record, history_db, "practice", [(None, attempt.to_dict())], source="practice")
@@ -273,6 +256,42 @@ def practice(
                 if reply.strip().lower() not in _YES:  # an answer where a yes or no was asked: never dropped
                     carried = [reply]
                     console.print("(kept as the first line of your next answer)", markup=False)
+
+
+def _practice_pool(loaded, question: Optional[str], topic: Optional[str], seed: Optional[int]) -> list:
+    """The questions to practise, in a (seeded) random order: one question, a topic's, or the whole bank."""
+    import random
+
+    from grader.bank.resolve import resolve_question
+    from grader.errors import InputError
+
+    pool = list(loaded)
+    if topic:
+        pool = [q for q in pool if topic.lower() in q.topics]
+        if not pool:
+            topics = sorted({t for q in loaded for t in q.topics})
+            raise InputError(f"no question has topic {topic!r}; topics: {', '.join(topics)}", field="--topic")
+    if question:
+        pool = [loaded.get(resolve_question(loaded, question))]
+    random.Random(seed).shuffle(pool)
+    return pool
+
+
+def _read_answer_lines(console, carried: list[str]) -> Optional[list[str]]:
+    """An answer typed at the terminal, starting with ``carried``; None when Ctrl-D ends the practice."""
+    lines = list(carried)
+    if lines:
+        console.print("[dim](it starts with what you typed earlier:)[/]", markup=True)
+        for line in lines:
+            console.print(line, markup=False, highlight=False)
+    while True:
+        try:
+            line = input()
+        except EOFError:
+            return lines or None
+        if not line.strip() and lines:
+            return lines
+        lines.append(line)
 
 
 _YES = ("", "y", "yes")

@@ -48,6 +48,43 @@ def _prompt_grade(label: str) -> float | None:
             typer.echo(f"  {exc.message}")
 
 
+def _review_interactively(chosen, reviewer, save, saved: dict, target: Path, report: Path) -> bool:
+    """Ask for a grade and a note per answer, saving each at once; False when input ended early (Ctrl-D)."""
+    from grader.errors import EXIT_INTERRUPTED
+    from grader.mentor.review import check_reviewer
+
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    try:
+        name = check_reviewer(reviewer or typer.prompt("Your name (reviewer)"))
+        for t in chosen:
+            console.print(f"\n[bold]{t.number}. {_escape(t.question_id)}: {_escape(t.question)}[/]",
+                          markup=True)
+            if t.asked and t.asked != t.question:
+                console.print(f"[dim]Asked:[/] {_escape(t.asked)}", markup=True)
+            excerpt = t.answer.strip() or "(empty answer)"
+            if len(excerpt) > 1200:
+                excerpt = excerpt[:1200] + " …"
+            console.print(_escape(excerpt), markup=False)
+            console.print(f"[dim]Automatic score:[/] {t.score:.1f}", markup=True)
+            value = _prompt_grade("Your grade 0-100 (Enter to skip)")
+            if value is None:
+                continue
+            text = typer.prompt("Note (optional)", default="", show_default=False)
+            save(t, value, text, name)
+            console.print(f"[dim]saved to {_escape(str(target))}[/]", markup=True)
+    except (typer.Abort, KeyboardInterrupt) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt) or isinstance(exc.__context__, KeyboardInterrupt)
+        kept = f"{saved['n']} review(s) saved to {target}" if saved["n"] else f"{report} is unchanged"
+        if interrupted:
+            _err_console().print(f"interrupted: {kept}", markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        _err_console().print(f"input ended; {kept}", markup=False)
+        return False
+    return True
+
+
 @app.command()
 def review(
     report: Annotated[Path, typer.Argument(help="A JSON report from 'grade --format json' or 'batch --format json'.",
@@ -85,7 +122,7 @@ def review(
     """
     with _handled():
         from grader.clock import utc_now
-        from grader.errors import EXIT_INTERRUPTED, InputError
+        from grader.errors import InputError
         from grader.mentor.keep import guard_overwrite
         from grader.mentor.review import check_reviewer, save_review, select
         from grader.reports.schemas import load_report
@@ -116,34 +153,7 @@ def review(
         else:
             if note is not None:
                 raise InputError("--note needs --grade (or leave both out to review interactively)", field="--note")
-            from rich.console import Console
-
-            console = Console(highlight=False)
-            try:
-                name = check_reviewer(reviewer or typer.prompt("Your name (reviewer)"))
-                for t in chosen:
-                    console.print(f"\n[bold]{t.number}. {_escape(t.question_id)}: {_escape(t.question)}[/]",
-                                  markup=True)
-                    if t.asked and t.asked != t.question:
-                        console.print(f"[dim]Asked:[/] {_escape(t.asked)}", markup=True)
-                    excerpt = t.answer.strip() or "(empty answer)"
-                    if len(excerpt) > 1200:
-                        excerpt = excerpt[:1200] + " …"
-                    console.print(_escape(excerpt), markup=False)
-                    console.print(f"[dim]Automatic score:[/] {t.score:.1f}", markup=True)
-                    value = _prompt_grade("Your grade 0-100 (Enter to skip)")
-                    if value is None:
-                        continue
-                    text = typer.prompt("Note (optional)", default="", show_default=False)
-                    save(t, value, text, name)
-                    console.print(f"[dim]saved to {_escape(str(target))}[/]", markup=True)
-            except (typer.Abort, KeyboardInterrupt) as exc:
-                interrupted = isinstance(exc, KeyboardInterrupt) or isinstance(exc.__context__, KeyboardInterrupt)
-                kept = f"{saved['n']} review(s) saved to {target}" if saved["n"] else f"{report} is unchanged"
-                if interrupted:
-                    _err_console().print(f"interrupted: {kept}", markup=False)
-                    raise typer.Exit(EXIT_INTERRUPTED) from None
-                _err_console().print(f"input ended; {kept}", markup=False)
+            if not _review_interactively(chosen, reviewer, save, saved, target, report):
                 return
         if saved["n"] == 0:
             _err_console().print(f"no review added; {report} is unchanged")

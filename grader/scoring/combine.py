@@ -77,13 +77,12 @@ class Config:
         return out
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate a weights file; errors name the file and the field."""
+def _read_weights_file(path: Path) -> tuple[bytes, dict]:
+    """The file's bytes (for the digest) and its YAML mapping; every failure a ConfigError naming the line."""
     import yaml
 
     from grader.io import read_bytes_limited
 
-    path = Path(path) if path else DEFAULT_CONFIG
     try:
         raw = read_bytes_limited(path, 1024 * 1024)
     except FileNotFoundError:
@@ -104,6 +103,31 @@ def load_config(path: str | Path | None = None) -> Config:
                           line=mark.line + 1 if mark is not None else None) from None
     if not isinstance(data, dict):
         raise ConfigError("weights file must be a YAML mapping", path=path)
+    return raw, data
+
+
+def _lexical_fallback(lexical, num, path: Path) -> tuple[dict[str, float], float, float]:
+    """The ROUGE-only combination used when BERTScore is not among the metrics: weights, floor, ceiling."""
+    if not isinstance(lexical, dict) or not isinstance(lexical.get("features"), dict) or not lexical["features"]:
+        raise ConfigError("must give features, floor and ceiling for grading without BERTScore", path=path,
+                          field="lexical_fallback")
+    lexical_weights = {}
+    for name in lexical["features"]:
+        if name not in SEMANTIC_FEATURES or name.startswith(("bertscore", "demoted_bertscore")):
+            raise ConfigError(f"{name!r} is not a ROUGE feature", path=path, field="lexical_fallback.features")
+        lexical_weights[name] = num(lexical["features"], name, f"lexical_fallback.features.{name}")
+    lexical_floor = num(lexical, "floor", "lexical_fallback.floor", -1.0, 1.0)
+    lexical_ceiling = num(lexical, "ceiling", "lexical_fallback.ceiling", -1.0, 1.0)
+    if lexical_ceiling <= lexical_floor or sum(lexical_weights.values()) <= 0:
+        raise ConfigError("ceiling must be above floor and weights not all zero", path=path,
+                          field="lexical_fallback")
+    return lexical_weights, lexical_floor, lexical_ceiling
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a weights file; errors name the file and the field."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    raw, data = _read_weights_file(path)
 
     def num(container: dict, key: str, where: str, lo: float = 0.0, hi: float | None = None) -> float:
         value = container.get(key)
@@ -142,20 +166,7 @@ def load_config(path: str | Path | None = None) -> Config:
                          key=lambda b: -b[1]))
     guards = data.get("guards") or {}
     total = sum(weights.values())
-    lexical = data.get("lexical_fallback")
-    if not isinstance(lexical, dict) or not isinstance(lexical.get("features"), dict) or not lexical["features"]:
-        raise ConfigError("must give features, floor and ceiling for grading without BERTScore", path=path,
-                          field="lexical_fallback")
-    lexical_weights = {}
-    for name in lexical["features"]:
-        if name not in SEMANTIC_FEATURES or name.startswith(("bertscore", "demoted_bertscore")):
-            raise ConfigError(f"{name!r} is not a ROUGE feature", path=path, field="lexical_fallback.features")
-        lexical_weights[name] = num(lexical["features"], name, f"lexical_fallback.features.{name}")
-    lexical_floor = num(lexical, "floor", "lexical_fallback.floor", -1.0, 1.0)
-    lexical_ceiling = num(lexical, "ceiling", "lexical_fallback.ceiling", -1.0, 1.0)
-    if lexical_ceiling <= lexical_floor or sum(lexical_weights.values()) <= 0:
-        raise ConfigError("ceiling must be above floor and weights not all zero", path=path,
-                          field="lexical_fallback")
+    lexical_weights, lexical_floor, lexical_ceiling = _lexical_fallback(data.get("lexical_fallback"), num, path)
     return Config(
         keyword_weight=num(data, "keyword_weight", "keyword_weight", 0.0, 1.0),
         semantic_features={k: v / total for k, v in weights.items()},
