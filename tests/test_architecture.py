@@ -91,3 +91,21 @@ def test_the_public_api_is_where_it_was():
     assert callable(Grader.grade) and callable(Grader.grade_many)
     assert QuestionReport.__name__ == "QuestionReport" and __version__
     assert Transcript.__name__ == "Transcript" and Turn.__name__ == "Turn" and callable(read_transcript)
+
+
+def test_the_readme_layout_and_the_architecture_page_match_the_tree():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("```", layout.index("```") + 3)]
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py") if p.parent.name != "data")
+    for name in packages:
+        assert f"grader/{name}/" in architecture, f"docs/architecture.md does not place grader/{name}/"
+    for name in ("bank", "transcripts", "metrics", "scoring", "reports", "mentor", "cli"):
+        assert f"  {name}/" in layout, f"the README layout does not list grader/{name}/"
+    import re
+
+    for entry in re.findall(r"^  ([a-z_]+(?:/|\.py))", layout, flags=re.M):
+        assert (PACKAGE / entry.rstrip("/")).exists(), f"the README layout lists grader/{entry}, which is gone"
+    for module in re.findall(r"`grader/([a-z_/]+\.py)`", architecture):
+        assert (PACKAGE / module).exists(), f"docs/architecture.md names grader/{module}, which is gone"
