@@ -16,6 +16,15 @@ REPORT_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
+class KeyPoint:
+    """One point a strong answer makes (a rubric concept), as a learner reads it after answering."""
+
+    concept: str
+    point: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class QuestionReport:
     question_id: str
     question: str
@@ -31,6 +40,9 @@ class QuestionReport:
     signature: dict
     demoted: dict[str, float] = field(default_factory=dict)  # features on question-demoted texts
     contradictions: tuple = ()  # grader.metrics.claims.Contradiction: clauses that contradict a fact
+    #: The bank's reference answer and the rubric's key points: shown only after the learner has answered.
+    model_answer: str = ""
+    key_points: tuple[KeyPoint, ...] = ()
 
     def metrics_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -66,7 +78,13 @@ class QuestionReport:
             "feedback": list(self.feedback),
             "answer": self.answer,
             "signature": self.signature,
+            **({"model_answer": model_answer_dict(self.model_answer, self.key_points)} if self.model_answer else {}),
         }
+
+
+def model_answer_dict(text: str, key_points) -> dict[str, Any]:
+    """The JSON form of the model answer: the reference text and the rubric's key points."""
+    return {"text": text, "key_points": [asdict(k) for k in key_points]}
 
 
 def dumps(data: Any) -> str:

@@ -252,4 +252,14 @@ class Grader:
                                "the question asked: answer the question asked.")
         return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,
                               rouge, bert, combined.semantic, combined.flags, tuple(feedback), signature,
-                              {k: round(v, 6) for k, v in demoted.items()}, contradictions)
+                              {k: round(v, 6) for k, v in demoted.items()}, contradictions,
+                              question.reference.strip(), key_points(question))
+
+
+def key_points(question: Question) -> tuple:
+    """The rubric's concepts (not the extra-credit ones) as points a learner can read after answering."""
+    from grader.reports.model import KeyPoint
+
+    if question.rubric is None:
+        return ()
+    return tuple(KeyPoint(c.name, c.meaning or c.name, c.required) for c in question.rubric.concepts if not c.bonus)
