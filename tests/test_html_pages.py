@@ -7,8 +7,10 @@ regenerating its fixture (``GRADER_REGENERATE_HTML=1 pytest tests/test_html_page
 """
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "data" / "html_before"
 INPUTS = sorted((FIXTURES / "inputs").glob("*.json"))
+#: Elements styled white-space:pre-wrap: an answer, a mentor's note.
+PRESERVED = re.compile(r'<div class="(?:answer[^"]*|note)">(.*?)</div>', re.S)
 REGENERATE = os.environ.get("GRADER_REGENERATE_HTML") == "1"
 
 
@@ -87,6 +91,11 @@ def test_page_dom_is_unchanged(source, monkeypatch):
     for i, (want, have) in enumerate(zip(expected, got)):
         assert have == want, f"{saved.name}: item {i} differs; context {expected[max(0, i - 3):i]}"
     assert len(got) == len(expected), f"{saved.name}: {len(got)} DOM items, saved {len(expected)}"
+    # where whitespace is shown as it is (white-space:pre-wrap), it must be the same to the character
+    def preserved(text: str) -> list[str]:
+        return [html.unescape(m) for m in PRESERVED.findall(text)]
+
+    assert preserved(page) == preserved(saved.read_text(encoding="utf-8"))
 
 
 def test_dom_comparison_can_fail():
@@ -97,3 +106,26 @@ def test_dom_comparison_can_fail():
                     "<div class=\"a\"><p>Score <i>70</i> points</p></div>",
                     "<div class=\"a\"><p>Score <b>71</b> points</p></div>"):
         assert dom(base) != dom(changed)
+
+
+def test_templates_escape_everything_and_refuse_unknown_names():
+    """Escaping is the environment's default, not a call each template must remember; a misspelt name fails."""
+    from jinja2 import UndefinedError
+
+    from grader.reports.html import environment
+
+    env = environment()
+    assert env.from_string("<p>{{ x }}</p>").render(x="<script>&\"'") == "<p>&lt;script&gt;&amp;&#34;&#39;</p>"
+    assert env.from_string("{{ x }}").render(x=None) == ""
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ row.nope }}").render(row={})
+
+
+def test_templates_ship_as_package_data():
+    from grader.reports.html import TEMPLATES
+
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"grader.reports.templates" = ["*.j2"]' in pyproject and '"grader.reports.templates",' in pyproject
+    assert '"Jinja2>=3.1"' in pyproject
+    files = sorted(p.name for p in TEMPLATES.iterdir() if p.is_file())
+    assert files and all(name.endswith(".j2") for name in files), files

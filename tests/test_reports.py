@@ -172,7 +172,7 @@ def test_html_shows_candidate_text_as_text(single, batch_dir, kind):
     assert "<script" not in page.lower() and "<img" not in page and "<b onmouseover" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     if kind == "question":
-        assert "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;" in page
+        assert "&lt;img src=x onerror=alert(1)&gt; &amp; &#34;quotes&#34;" in page
 
 
 @pytest.mark.parametrize("kind", ["question", "transcript", "summary"])
