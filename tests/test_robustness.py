@@ -90,7 +90,7 @@ def round_trips(data: dict) -> bool:
 
 def check_report(report) -> None:
     assert isinstance(report.score, float) and math.isfinite(report.score) and 0 <= report.score <= 100
-    assert report.band in ("Excellent", "Good", "Partial", "Weak", "Missing")
+    assert report.band in ("Excellent", "Good", "Partial", "Weak", "Not yet")
     data = report.to_dict()
     assert round_trips(data)
     validate(data, "question")
@@ -341,7 +341,7 @@ MATRIX = [
     ("grade-answer-argv-not-utf8", [*G, "--answer", "caf\udce9"], EXIT_INPUT, "--answer"),
     ("grade-unknown-question", ["grade", "-q", "q99", "--answer", "x", *LEX], EXIT_INPUT, "99"),
     ("grade-unknown-metric", ["grade", "-q", "q09", "--answer", "x", "--metrics", "bleu"], EXIT_CONFIG, "metrics"),
-    ("grade-bad-format", [*G, "--answer", "x", "--format", "pdf"], EXIT_INPUT, "--format"),
+    ("grade-bad-format", [*G, "--answer", "x", "--format", "pdf"], EXIT_USAGE, "--format"),
     ("grade-weights-missing", [*G, "--answer", "x", "--weights", "{D}/nope.yaml"], EXIT_CONFIG, "nope.yaml"),
     ("grade-weights-is-dir", [*G, "--answer", "x", "--weights", "{D}/adir"], EXIT_CONFIG, "adir"),
     ("grade-weights-malformed", [*G, "--answer", "x", "--weights", "{D}/weights-malformed.yaml"], EXIT_CONFIG,
@@ -401,8 +401,7 @@ MATRIX = [
      "Nobody"),
     ("batch-unknown-input-format", [*B, "--input-format", "docx", "{D}/t/bom-utf8.txt"], EXIT_INPUT,
      "--input-format"),
-    ("batch-bad-format", [*B, "--format", "pdf", "{D}/t/bom-utf8.txt"], EXIT_INPUT, "--format"),
-    ("batch-resume-needs-json", [*B, "--format", "md", "--resume", "{D}/t/bom-utf8.txt"], EXIT_INPUT, "--resume"),
+    ("batch-bad-format", [*B, "--format", "pdf", "{D}/t/bom-utf8.txt"], EXIT_USAGE, "--format"),
     ("batch-weights-invalid", [*B, "--weights", "{D}/weights-invalid.yaml", "{D}/t/bom-utf8.txt"], EXIT_CONFIG,
      "[keyword_weight]"),
     ("batch-calibration-tampered", [*B, "--calibration", "{D}/cal-tampered.json", "{D}/t/bom-utf8.txt"],
@@ -499,7 +498,7 @@ MATRIX = [
     ("report-newer-schema", ["report", "{D}/report-newer.json"], EXIT_INPUT, "[schema_version]"),
     ("report-tampered-field", ["report", "{D}/report-broken-field.json"], EXIT_INPUT, "score"),
     ("report-utf16", ["report", "{D}/report-utf16.json", "-f", "md"], OK, ""),
-    ("report-bad-format", ["report", "{D}/report-utf16.json", "-f", "pdf"], EXIT_INPUT, "--format"),
+    ("report-bad-format", ["report", "{D}/report-utf16.json", "-f", "pdf"], EXIT_USAGE, "--format"),
     ("report-output-unwritable", ["report", "{D}/report-utf16.json", "-o", "{D}/file.txt/r.html"], EXIT_OUTPUT,
      "file.txt"),
     # agreement
@@ -507,7 +506,7 @@ MATRIX = [
     ("agreement-is-file", ["agreement", "{D}/file.txt"], EXIT_INPUT, "file.txt"),
     ("agreement-unreadable", ["agreement", "{D}/file.txt/reports"], EXIT_INPUT, "file.txt"),
     ("agreement-malformed-report", ["agreement", "{D}/agree"], EXIT_FINDINGS, "broken.json:1"),
-    ("agreement-bad-format", ["agreement", "{D}/adir", "-f", "pdf"], EXIT_INPUT, "--format"),
+    ("agreement-bad-format", ["agreement", "{D}/adir", "-f", "pdf"], EXIT_USAGE, "--format"),
     ("agreement-nothing-reviewed", ["agreement", "{D}/adir"], EXIT_INPUT, "adir"),
     ("agreement-output-unwritable", ["agreement", "{D}/agree-ok", "-o", "{D}/file.txt/a.txt"], EXIT_OUTPUT,
      "file.txt"),
@@ -518,7 +517,7 @@ MATRIX = [
     ("history-not-a-database", [*H, "{D}/history-garbage.sqlite3"], EXIT_INPUT, "history-garbage.sqlite3"),
     ("history-newer-schema", [*H, "{D}/history-newer.sqlite3"], EXIT_INPUT, "history-newer.sqlite3"),
     ("history-empty-database", [*H, "{D}/history.sqlite3"], OK, ""),
-    ("history-bad-format", [*H, "{D}/history.sqlite3", "-f", "pdf"], EXIT_INPUT, "--format"),
+    ("history-bad-format", [*H, "{D}/history.sqlite3", "-f", "pdf"], EXIT_USAGE, "--format"),
     ("history-output-unwritable", [*H, "{D}/history.sqlite3", "-o", "{D}/file.txt/h.html"], EXIT_OUTPUT,
      "file.txt"),
     # serve (every case fails before a socket is opened)

@@ -9,6 +9,7 @@ May import: everything below it. Nothing imports the CLI. Exit codes are listed 
 # Each module registers its commands on ``app``; the import order is the order of ``grader --help``.
 from grader.cli import learner  # noqa: F401,I001
 from grader.cli import coach  # noqa: F401
+from grader.cli import scale  # noqa: F401
 from grader.cli import mentor  # noqa: F401
 from grader.cli import data  # noqa: F401
 from grader.cli.app import _install_signal_handlers, app

@@ -28,18 +28,37 @@ BASELINE_DIR = Path(__file__).resolve().parent.parent / "data" / "baselines"
 WINDOW = 510  # content tokens per window: 512 less [CLS] and [SEP]
 STRIDE = 255
 
+#: Texts per model batch on each device: a GPU wants far larger batches than a CPU to be kept busy.
+BATCH_SIZE = {"cpu": 32, "cuda": 256}
+DEVICES = ("auto", "cpu", "cuda")
 #: How many times a model was loaded in this process (tests prove a batch loads it once).
 MODEL_LOADS = 0
 #: How many texts were run through the model in this process (tests prove a cache hit skips references).
 TEXTS_ENCODED = 0
-_MODELS: dict[tuple[str, int], tuple[object, object]] = {}  # (model dir, layer) -> (tokenizer, model)
+_MODELS: dict[tuple[str, int, str], tuple[object, object]] = {}  # (model dir, layer, device) -> (tokenizer, model)
 
 
-def _load_model(layer: int):
-    """Tokenizer and encoder cut to ``layer``, loaded once per process and shared by every scorer."""
+def resolve_device(request: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a CUDA device, else ``cpu``; ``cuda`` without one is an error."""
+    if request not in DEVICES:
+        raise ConfigError(f"unknown device {request!r}; choose {', '.join(DEVICES)}", field="--device")
+    if request == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if request == "auto":
+        return "cpu"
+    raise ConfigError(f"no CUDA device: torch.cuda.is_available() is False (torch {torch.__version__}); use "
+                      "--device cpu or auto", field="--device")
+
+
+def _load_model(layer: int, device: str = "cpu"):
+    """Tokenizer and encoder cut to ``layer`` on ``device``, loaded once per process and shared by every scorer."""
     global MODEL_LOADS
     path = model_dir()
-    key = (str(path), layer)
+    key = (str(path), layer, device)
     if key not in _MODELS:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
@@ -48,7 +67,7 @@ def _load_model(layer: int):
 
         # Two cores here: more threads than cores only adds contention; past 4 the small model gains nothing.
         torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-        _MODELS[key] = (WordPieceTokenizer(path), BertEncoder(path, layer))
+        _MODELS[key] = (WordPieceTokenizer(path), BertEncoder(path, layer).to(device))
         MODEL_LOADS += 1
     return _MODELS[key]
 
@@ -121,12 +140,14 @@ class BertScoreMetric:
     name = "bertscore"
 
     def __init__(self, layer: int = 5, idf: bool = True, idf_sentences: list[str] | None = None,
-                 baseline: str | None = "all-MiniLM-L6-v2.tsv", batch_size: int = 32):
+                 baseline: str | None = "all-MiniLM-L6-v2.tsv", batch_size: int | None = None,
+                 device: str = "cpu"):
         if not 1 <= layer <= 6:
             raise ConfigError(f"all-MiniLM-L6-v2 has layers 1..6, got {layer}", field="bertscore.layer")
         self.layer = layer
         self.idf = idf
-        self.batch_size = batch_size
+        self.device = device
+        self.batch_size = batch_size or BATCH_SIZE[device]
         self._idf_sentences = list(idf_sentences or [])
         if idf and not self._idf_sentences:
             raise ConfigError("idf weighting needs reference sentences", field="bertscore.idf")
@@ -145,12 +166,12 @@ class BertScoreMetric:
     def signature(self) -> dict:
         return {"model": MODEL_NAME, "layer": self.layer, "idf": "bank-references" if self.idf else "none",
                 "rescaled": bool(self.baseline), "baseline": self.baseline_name or "none",
-                "window": WINDOW, "stride": STRIDE, "encoder": "grader.metrics.encoder"}
+                "window": WINDOW, "stride": STRIDE, "encoder": "grader.metrics.encoder", "device": self.device}
 
     def _load(self) -> None:
         if self._model is not None:
             return
-        self._tokenizer, self._model = _load_model(self.layer)
+        self._tokenizer, self._model = _load_model(self.layer, self.device)
         if self.idf:
             self._idf_dict, self._idf_unseen = idf_weights(self._idf_sentences, self._tokenizer)
 
@@ -234,8 +255,10 @@ class BertScoreMetric:
         texts = list(dict.fromkeys(r for r in references if r not in self._cache))
         if not texts:
             return True
+        # Encodings made on a GPU differ from the CPU's in the last float bits: each device has its own entries.
+        on_device = () if self.device == "cpu" else (self.device,)
         key = cache.cache_key(MODEL_NAME, self.layer, self.idf, sorted(self._idf_sentences), texts,
-                              __version__, WINDOW, STRIDE)
+                              __version__, WINDOW, STRIDE, *on_device)
         stored = cache.load(key)
         if stored is not None and len(stored["offsets"]) == len(texts) + 1:
             offsets = stored["offsets"]

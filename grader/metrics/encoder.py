@@ -74,6 +74,7 @@ class BertEncoder:
         if not 1 <= num_layers <= config["num_hidden_layers"]:
             raise ConfigError(f"the model has layers 1..{config['num_hidden_layers']}, got {num_layers}",
                               field="bertscore.layer")
+        self.device = "cpu"
         self.heads = config["num_attention_heads"]
         self.eps = config.get("layer_norm_eps", 1e-12)
         self.hidden = config["hidden_size"]
@@ -110,8 +111,28 @@ class BertEncoder:
         except Exception as exc:  # safetensors raises SafetensorError, OSError or KeyError for a broken file
             raise ConfigError(f"cannot read the model weights ({exc})", path=path / "model.safetensors") from None
 
+    def to(self, device: str) -> "BertEncoder":
+        """Move the weights to ``device`` ("cpu", "cuda"); inputs follow them and outputs come back to the CPU."""
+        if device != self.device:
+            def move(value):
+                if isinstance(value, (tuple, list)):
+                    return type(value)(move(v) for v in value)
+                return value.to(device)
+
+            for name in ("word", "position", "token_type", "norm"):
+                setattr(self, name, move(getattr(self, name)))
+            self.layers = [{k: move(v) for k, v in layer.items()} for layer in self.layers]
+            self.device = device
+        return self
+
     def __call__(self, ids, mask):
-        """``ids`` and ``mask`` are [batch, length] long tensors (mask 1 for real tokens); returns [batch, length, hidden]."""
+        """``ids`` and ``mask`` are [batch, length] long tensors (mask 1 for real tokens); returns [batch, length, hidden]
+        on the CPU, wherever the model runs."""
+        if self.device != "cpu":
+            return self._forward(ids.to(self.device), mask.to(self.device)).cpu()
+        return self._forward(ids, mask)
+
+    def _forward(self, ids, mask):
         import torch
         import torch.nn.functional as F
 

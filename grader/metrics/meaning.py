@@ -56,8 +56,9 @@ def clauses(answer: str) -> list[tuple[str, int, int]]:
 class SentenceEncoder:
     """Unit-length sentence embeddings from the bundled model, cached by text."""
 
-    def __init__(self, batch_size: int = 64):
-        self.batch_size = batch_size
+    def __init__(self, batch_size: int | None = None, device: str = "cpu"):
+        self.device = device
+        self.batch_size = batch_size or {"cpu": 64, "cuda": 512}[device]
         self._cache: dict[str, object] = {}
 
     def embed(self, texts: list[str]):
@@ -68,7 +69,7 @@ class SentenceEncoder:
 
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
-            tokenizer, model = _load_model(LAYER)
+            tokenizer, model = _load_model(LAYER, self.device)
             encoded = [[tokenizer.cls_token_id, *tokenizer.encode(t.strip())[: MAX_PIECES - 2], tokenizer.sep_token_id]
                        for t in todo]
             with torch.no_grad():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from grader.reports.guide import guide_entries, guide_title, shown_metrics
 from grader.reports.model import QuestionReport
 from grader.reports.signature import format_signature
 from grader.reports.views import metric_rows
@@ -42,16 +43,31 @@ def md_code(text) -> str:
 
 
 def to_markdown(report: QuestionReport) -> str:
-    lines = [f"## {report.question_id}: {report.question}", "",
-             f"**Score: {report.score:.1f} / 100 ({report.band})**", "", "| Metric | Value |", "| --- | --- |"]
-    lines += [f"| {name} | {value} |" for name, value in metric_rows(report)]
-    lines += ["", "### Feedback", ""] + [f"- {line}" for line in report.feedback]
-    if report.keywords is not None and report.keywords.matched:
-        lines += ["", "### Evidence", ""]
-        lines += [f"- **{md_text(m.concept)}**: “{md_text(m.text)}”" for m in report.keywords.matched]
-    lines += ["", "### Answer", "", md_quote(report.answer) if report.answer.strip()
-              else "> (empty)", "", f"<sub>{format_signature(report.signature)}</sub>", ""]
-    return "\n".join(lines)
+    """A freshly graded answer as Markdown (the same page ``grader report`` makes from its JSON)."""
+    return question_markdown(report.to_dict())
+
+
+def guide_markdown(kind: str, shown: tuple[str, ...] | None = None, level: str = "###") -> list[str]:
+    """The "how to read this" guide for a ``kind`` report, as a short list."""
+    return ["", f"{level} {guide_title()}", ""] + [f"- **{name}**: {md_text(text)}"
+                                                    for name, text in guide_entries(kind, shown)]
+
+
+def model_answer_markdown(entry: dict, level: str = "###") -> list[str]:
+    """The model answer and the rubric's key points (✓ covered, ✗ not) after the learner's answer; [] for a
+    report saved before reports held it."""
+    model = entry.get("model_answer") or {}
+    if not model.get("text"):
+        return []
+    keywords = (entry.get("metrics") or {}).get("keywords") or {}
+    covered = {m.get("concept") for m in keywords.get("matched") or ()}
+    lines = ["", f"{level} Model answer", "", md_quote(model["text"])]
+    if model.get("key_points"):
+        lines += ["", "Key points (✓ in the answer):", ""]
+        lines += [f"- {'✓' if k['concept'] in covered else '✗'} **{md_text(k['concept'])}**"
+                  + (" (essential)" if k.get("required") else "") + f": {md_text(k['point'])}"
+                  for k in model["key_points"]]
+    return lines
 
 
 def _fmt(value) -> str:
@@ -79,11 +95,13 @@ def transcript_markdown(data: dict) -> str:
         lines += mentor_markdown(a)
         lines += [f"- {md_text(line)}" for line in a.get("feedback", [])]
         lines += ["", md_quote(a["answer"]) if a["answer"].strip() else "> (no answer)"]
+        lines += model_answer_markdown(a, level="####")
     if data["unmatched"]:
         lines += ["", "## Not matched to the bank", ""]
         lines += [f"- line {u['line']} ({md_text(u.get('speaker') or u.get('role') or '?')}): {md_text(u['text'][:200])}"
                   for u in data["unmatched"]]
     lines += orphans_markdown(data)
+    lines += guide_markdown("transcript", level="##")
     lines += ["", f"<sub>{format_signature(data['signature'])}</sub>", ""]
     return "\n".join(lines)
 
@@ -100,6 +118,7 @@ def summary_markdown(data: dict) -> str:
     lines += ["", "## Questions", "", "| Question | n | Mean | Min | Max |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {md_text(qid)} | {q['n']} | {_fmt(q['mean'])} | {_fmt(q['min'])} | {_fmt(q['max'])} |"
               for qid, q in data["per_question"].items()]
+    lines += guide_markdown("summary", level="##")
     lines += ["", f"<sub>{format_signature(data['signature'])}</sub>", ""]
     return "\n".join(lines)
 
@@ -122,34 +141,22 @@ def mentor_markdown(entry: dict) -> list[str]:
 def question_markdown(data: dict, topics: tuple[str, ...] = ()) -> str:
     """A question report from its JSON data model (a saved, possibly reviewed report) as Markdown."""
     keywords = (data.get("metrics") or {}).get("keywords")
-    rouge = (data.get("metrics") or {}).get("rouge")
-    bert = (data.get("metrics") or {}).get("bertscore")
-    rows = []
-    if keywords:
-        rows.append(("Keyword coverage", f"{keywords['coverage']:.2f}  ({len(keywords['matched'])}/"
-                     f"{len(keywords['matched']) + len(keywords['missing'])} concepts)"))
-    if rouge:
-        f1 = " / ".join(f"{rouge[k]['f1']:.2f}" for k in ("rouge1", "rouge2", "rougeL"))
-        rows.append(("ROUGE-1 / 2 / L  F1", f1))
-    if bert:
-        rows.append(("BERTScore P / R / F1", f"{bert['precision']:.2f} / {bert['recall']:.2f} / {bert['f1']:.2f}"
-                     "  (rescaled)"))
-    if data.get("semantic") is not None:
-        rows.append(("Semantic similarity", f"{data['semantic']:.2f}"))
     lines = [f"## {md_text(data['question_id'])}: {md_text(data['question'])}", ""]
     if topics:
         lines += [f"Topics: {md_text(', '.join(topics))}", ""]
-    lines += [f"**Score: {data['score']:.1f} / 100 ({data['band']})**", ""] + mentor_markdown(data)
-    lines += ["| Metric | Value |", "| --- | --- |"] + [f"| {name} | {value} |" for name, value in rows]
+    lines += [f"**Score: {data['score']:.1f} / 100 ({md_text(data['band'])})**", ""] + mentor_markdown(data)
+    lines += ["| Metric | Value |", "| --- | --- |"]
+    lines += [f"| {name} | {value} |" for name, value in metric_rows(data)]  # our own numbers and words
     lines += ["", "### Feedback", ""] + [f"- {md_text(line)}" for line in data.get("feedback", [])]
     if keywords and keywords["matched"]:
         lines += ["", "### Evidence", ""] + [f"- **{md_text(m['concept'])}**: “{md_text(m['text'])}”"
                                              for m in keywords["matched"]]
     answer = data["answer"].strip()
     lines += ["", "### Answer", "", md_quote(answer) if answer else "> (empty)"]
+    lines += model_answer_markdown(data)
     lines += orphans_markdown(data)
-    lines += ["",
-              f"<sub>{format_signature(data['signature'])}</sub>", ""]
+    lines += guide_markdown("question", shown_metrics(data))
+    lines += ["", f"<sub>{format_signature(data['signature'])}</sub>", ""]
     return "\n".join(lines)
 
 

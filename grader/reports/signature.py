@@ -41,6 +41,8 @@ def format_signature(signature: dict) -> str:
     bert = signature.get("bertscore")
     if bert:
         parts.append(f"model:{bert['model']}|L{bert['layer']}|idf:{bert['idf']}|baseline:{bert['baseline']}")
+        if bert.get("device", "cpu") != "cpu":  # scores on a GPU match the CPU's to 1e-4, not to the last digit
+            parts.append(f"device:{bert['device']}")
     parts.append(f"weights:{signature['weights']['sha256']}")
     parts.append(f"bank:{signature['bank']['digest']}")
     return "|".join(parts)

@@ -7,10 +7,7 @@ review beside the automatic score. No score is computed here, except the mentor-
 from __future__ import annotations
 
 from statistics import mean
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from grader.reports.model import QuestionReport
+from typing import Any
 
 #: (row key, label) of the metric bars, in display order; every value is in [0, 1] (BERTScore rescaled may dip
 #: below 0).
@@ -192,18 +189,31 @@ def orphan_rows(data: dict, topics: dict[str, tuple[str, ...]] | None = None) ->
     return rows
 
 
-def metric_rows(report: QuestionReport) -> list[tuple[str, str]]:
+def metric_rows(data: dict) -> list[tuple[str, str]]:
+    """(label, value) of the metrics of a question report or transcript answer (its JSON dict), in plain words
+    for the text and Markdown renderers; the labels match the entries of the reading guide (reports/guide.py)."""
+    from grader.reports.guide import plural
+
+    metrics = data.get("metrics") or {}
     rows = []
-    if report.keywords is not None:
-        k = report.keywords
-        rows.append(("Keyword coverage", f"{k.coverage:.2f}  ({len(k.matched)}/{len(k.matched) + len(k.missing)}"
-                     f" concepts{', ' + str(len(k.pitfalls)) + ' misconception(s)' if k.pitfalls else ''})"))
-    if report.rouge is not None:
-        r = report.rouge
-        rows.append(("ROUGE-1 / 2 / L  F1", f"{r.rouge1.f1:.2f} / {r.rouge2.f1:.2f} / {r.rougeL.f1:.2f}"))
-    if report.bertscore is not None:
-        b = report.bertscore
-        rows.append(("BERTScore P / R / F1", f"{b.precision:.2f} / {b.recall:.2f} / {b.f1:.2f}  (rescaled)"))
-    if report.semantic is not None:
-        rows.append(("Semantic similarity", f"{report.semantic:.2f}"))
+    keywords = metrics.get("keywords")
+    if keywords:
+        total = len(keywords["matched"]) + len(keywords["missing"])
+        pitfalls = len(keywords.get("pitfalls") or ())
+        rows.append(("Keyword coverage", f"{keywords['coverage']:.2f}  ({len(keywords['matched'])} of "
+                     f"{plural(total, 'key point')}" + (f", {plural(pitfalls, 'misconception')}" if pitfalls else "")
+                     + ")"))
+    rouge = metrics.get("rouge")
+    if rouge:
+        rows.append(("Word overlap (ROUGE-1 / 2 / L F1)",
+                     " / ".join(f"{rouge[k]['f1']:.2f}" for k in ("rouge1", "rouge2", "rougeL"))))
+    bert = metrics.get("bertscore")
+    if bert:
+        # Rescaled BERTScore dips below 0 for text less alike than unrelated text: shown as 0 (the guide's
+        # "unrelated"); an empty answer has no meaning to compare, whatever the formula gives.
+        value = ("– (no answer to compare)" if not str(data.get("answer", "x")).strip() else
+                 " / ".join(f"{max(0.0, bert[k]):.2f}" for k in ("precision", "recall", "f1")))
+        rows.append(("Meaning overlap (BERTScore P / R / F1)", value))
+    if data.get("semantic") is not None:
+        rows.append(("Semantic similarity", f"{data['semantic']:.2f}"))
     return rows

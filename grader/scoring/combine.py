@@ -15,6 +15,7 @@ from grader.yamlio import safe_load
 from grader.metrics.bertscore import BertScoreResult
 from grader.metrics.form import keyword_list_shape
 from grader.metrics.keywords import KeywordResult
+from grader.metrics.language import detect_non_english
 from grader.metrics.rouge import RougeResult
 from grader.text import STOPWORDS, tokenize
 
@@ -252,6 +253,7 @@ class Combined:
     flags: tuple[str, ...]
     keywords: float | None  # keyword coverage after guards
     semantic: float | None
+    language: str | None = None  # the language the answer seems written in, when clearly not English
 
 
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
@@ -267,7 +269,11 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     # A bare list of terms is not an answer (recall-based similarity rewards it too); one that follows the
     # reference's own wording (telegraphic notes like the reference itself) is not gaming.
     close_to_reference = rouge is not None and rouge.rougeL.f1 >= 0.8
-    keyword_list = bool(answer.strip()) and not close_to_reference and keyword_list_shape(answer) is not None
+    # An answer in another language has no English function words either: it is not a list of terms, and its
+    # score (against an English bank) is flagged as unreliable instead of penalised.
+    language = detect_non_english(answer)
+    keyword_list = (bool(answer.strip()) and not close_to_reference and language is None
+                    and keyword_list_shape(answer) is not None)
     if coverage is not None and semantic is not None:
         base = config.keyword_weight * coverage + (1 - config.keyword_weight) * semantic
     else:
@@ -316,6 +322,8 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     if restates_question(answer, question):
         flags.append("restates-question")
         score = min(score, config.question_copy_cap)
+    if language is not None:
+        flags.append("not-english")
     score = round(min(100.0, max(0.0, score)), 2)
     rounded = [None if v is None else round(v, 6) for v in (coverage, semantic)]
-    return Combined(score, config.band(score), tuple(flags), *rounded)
+    return Combined(score, config.band(score), tuple(flags), *rounded, language)

@@ -38,10 +38,18 @@ class Grader:
     """Grades answers against a bank. Build once; call ``grade`` or ``grade_many`` as often as needed."""
 
     def __init__(self, bank: Bank | None = None, metrics: str | Sequence[str] | None = None,
-                 config: Config | None = None):
+                 config: Config | None = None, device: str = "cpu"):
+        from grader.metrics.bertscore import DEVICES
+
         self.bank = bank if bank is not None else load_bank()
         self.metrics = parse_metrics(metrics)
         self.config = config if config is not None else load_config()
+        if device not in DEVICES:
+            raise ConfigError(f"unknown device {device!r}; choose {', '.join(DEVICES)}", field="--device")
+        #: As asked ("auto", "cpu", "cuda"); ``device`` is what it resolves to (torch is asked only when the model
+        #: is needed, so lexical grading never imports it).
+        self.device_request = device
+        self._device = None
         self._rouge = None
         self._bert = None
         self._sentences = None
@@ -58,13 +66,23 @@ class Grader:
         return self._rouge
 
     @property
+    def device(self) -> str:
+        """Where the model runs: "cpu" or "cuda" (``auto`` is CUDA when torch sees a device)."""
+        if self._device is None:
+            from grader.metrics.bertscore import resolve_device
+
+            self._device = resolve_device(self.device_request)
+        return self._device
+
+    @property
     def bert(self):
         if self._bert is None:
             from grader.metrics.bertscore import BertScoreMetric
 
             self._bert = BertScoreMetric(
                 layer=self.config.bertscore_layer, idf=self.config.bertscore_idf,
-                idf_sentences=[q.reference for q in self.bank], baseline=self.config.bertscore_baseline)
+                idf_sentences=[q.reference for q in self.bank], baseline=self.config.bertscore_baseline,
+                device=self.device)
             # Every reference (own-question and off-question checks use them all), from the disk cache.
             texts = [r for q in self.bank for r in self.references(q)]
             if self.config.uses_feature("reference_demoted_bertscore_recall"):
@@ -216,7 +234,7 @@ class Grader:
         if self._sentences is None:
             from grader.metrics.meaning import SentenceEncoder
 
-            self._sentences = SentenceEncoder()
+            self._sentences = SentenceEncoder(device=self.device)
         return self._sentences
 
     def contradictions(self, question: Question, answer: str, references: list[str]) -> tuple:
@@ -246,7 +264,8 @@ class Grader:
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
         combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted,
                            closer_question=closer[0] if closer else None, contradictions=contradictions)
-        feedback = build_feedback(keywords, combined.semantic, combined.flags, contradictions=contradictions)
+        feedback = build_feedback(keywords, combined.semantic, combined.flags, contradictions=contradictions,
+                                  language=combined.language)
         if closer and "off-question" in combined.flags:
             feedback.insert(0, f"This answer fits {closer[0]} ({self.bank.get(closer[0]).question}) better than "
                                "the question asked: answer the question asked.")

@@ -12,12 +12,16 @@ FLAG_ADVICE = {
     "gist": "The answer gets the gist (an essential point, nothing wrong) but few specifics: add the points below.",
     "contradiction": "The answer contradicts a fact a correct answer must get right (quoted below), which costs "
                      "most of the score: the right words do not make up for a wrong claim.",
+    "not-english": "The answer seems to be in {language}, but the question bank is English: this score only "
+                   "measures overlap with an English model answer and is unreliable. Answer in English for a "
+                   "score that means something.",
 }
 
 
 def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags: tuple[str, ...],
-                   max_missing: int = 4, contradictions: tuple = ()) -> list[str]:
-    lines: list[str] = [FLAG_ADVICE[f] for f in flags if f in FLAG_ADVICE]
+                   max_missing: int = 4, contradictions: tuple = (), language: str | None = None) -> list[str]:
+    lines: list[str] = [FLAG_ADVICE[f].format(language=language or "another language")
+                        for f in flags if f in FLAG_ADVICE]
     for c in contradictions:
         lines.append(f"Contradiction: \"{c.text.strip()}\" — but {_lower_first(c.fact)}")
     if keywords is not None:
@@ -42,7 +46,7 @@ def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags
         elif semantic >= 0.4:
             lines.append("The answer is on topic but covers only part of the reference answer.")
         else:
-            lines.append("The answer is far from the reference answer: compare it with the model answer.")
+            lines.append("The answer is far from the model answer: read it and its key points, then try again.")
     return lines
 
 

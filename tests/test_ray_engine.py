@@ -1,0 +1,61 @@
+"""The Ray engine on a real local Ray runtime (ray.init(num_cpus=2), two workers): the same files as the local
+engine, byte for byte. Skipped, with the reason, where Ray (grader[ray]) is not installed."""
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'grader[ray]')")
+
+from grader.scale import LocalEngine, open_table, score_table  # noqa: E402
+from grader.scale.ray_engine import RayEngine  # noqa: E402
+from grader.scale.stream import signature_path  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    yield ray
+    ray.shutdown()
+
+
+def table_rows(bank, n: int) -> list[list[str]]:
+    """n distinct rows: every reference (whole, its first sentence, its first half, hedged, padded) answering every
+    question, with a few bad rows among them."""
+    questions = list(bank)
+    rows = []
+    for i in range(n):
+        question, source = questions[i % 20], questions[(i // 20) % 20].reference.strip()
+        words = source.split()
+        answer = [source, source.split(". ")[0], " ".join(words[: len(words) // 2]), f"I think {source}",
+                  f"{source} That is all I know about it."][(i // 400) % 5]
+        rows.append([f"r{i}", question.id, answer])
+    rows[7] = ["r7", "q99", "no such question"]
+    rows[1234] = ["r1234", "q05", " "]
+    return rows
+
+
+def test_score_on_ray_writes_the_local_engine_files_byte_for_byte(ray_runtime, tmp_path, bank, full_grader):
+    path = tmp_path / "table.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["id", "question_id", "answer"], *table_rows(bank, 2000)])
+    local = score_table(open_table(path), tmp_path / "local.jsonl", LocalEngine(full_grader))
+    engine = RayEngine(full_grader, workers=2)
+    try:
+        assert engine.workers == 2
+        on_ray = score_table(open_table(path), tmp_path / "ray.jsonl", engine)
+    finally:
+        engine.close()
+    assert (on_ray.written, on_ray.errors) == (local.written, local.errors) == (2000, 2)
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert signature_path(tmp_path / "ray.jsonl").read_bytes() == signature_path(tmp_path / "local.jsonl").read_bytes()
+
+
+def test_a_worker_count_below_one_is_refused(ray_runtime, full_grader):
+    from grader.scale.extras import OptionError
+
+    with pytest.raises(OptionError, match="1 or more"):
+        RayEngine(full_grader, workers=0)
