@@ -25,15 +25,18 @@ TRANSCRIPT_SUFFIXES = (".txt", ".md", ".markdown", ".json", ".jsonl", ".csv", ".
 CHUNK = 128  # answers per grade_many call: larger batches pad less; an interruption loses at most one
 
 
-def expand_inputs(paths: Iterable[str], exclude: Iterable[str | Path] = ()) -> tuple[list[Path], list[GraderError]]:
+def expand_inputs(paths: Iterable[str], exclude: Iterable[str | Path] = (),
+                  skipped: list[tuple[Path, str]] | None = None) -> tuple[list[Path], list[GraderError]]:
     """Files as given, directories walked for transcript files, globs expanded; missing ones become errors.
 
     Folder walks and globs skip ``exclude`` (the output folder: its reports are not transcripts); an input given
-    twice (``x``, ``dir/../x``, its absolute path) is graded once, under the first way it was given.
+    twice (``x``, ``dir/../x``, its absolute path) is graded once, under the first way it was given. Each file a
+    folder walk passes over is appended to ``skipped`` with the reason, so the caller can list them.
     """
     found: list[Path] = []
     errors: list[GraderError] = []
     skip = [Path(os.path.realpath(p)) for p in exclude]
+    skipped = skipped if skipped is not None else []
 
     def excluded(path: Path) -> bool:
         real = Path(os.path.realpath(path))
@@ -51,9 +54,13 @@ def expand_inputs(paths: Iterable[str], exclude: Iterable[str | Path] = ()) -> t
         for item in matches:
             path = Path(item)
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
-                               and not p.name.startswith(".") and p.name.lower() not in ("readme.md",)
-                               and not p.name.lower().startswith(("expected", "answer-")) and not excluded(p))
+                files = []
+                for p in sorted(p for p in path.rglob("*") if p.is_file()):
+                    reason = "inside the output folder" if excluded(p) else _not_a_transcript(p)
+                    if reason:
+                        skipped.append((p, reason))
+                    else:
+                        files.append(p)
                 if not files:
                     errors.append(InputError(f"no transcript files ({' '.join(TRANSCRIPT_SUFFIXES)}) in this "
                                              "folder", path=path))
@@ -66,6 +73,33 @@ def expand_inputs(paths: Iterable[str], exclude: Iterable[str | Path] = ()) -> t
     for path in found:
         unique.setdefault(os.path.realpath(path), path)
     return list(unique.values()), errors
+
+
+def _not_a_transcript(path: Path) -> str | None:
+    """Why a folder walk passes over ``path``, or None for a transcript file."""
+    name = path.name.lower()
+    if path.name.startswith("."):
+        return "hidden file"
+    if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
+        return f"not a transcript type ({path.suffix or 'no extension'})"
+    if name == "readme.md":
+        return "a README"
+    if name.startswith("expected"):
+        return "expected results, not a transcript (expected*)"
+    if name.startswith("answer-"):
+        return "a single practice answer (answer-*): grade it with 'grader grade --answer-file'"
+    return None
+
+
+def skipped_lines(skipped: list[tuple[Path, str]], limit: int = 10) -> list[str]:
+    """What a folder walk passed over, one line per file (at most ``limit``, then a count), for the terminal."""
+    if not skipped:
+        return []
+    lines = [f"skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} in the input folders:"]
+    lines += [f"  {path}: {reason}" for path, reason in skipped[:limit]]
+    if len(skipped) > limit:
+        lines.append(f"  ... and {len(skipped) - limit} more")
+    return lines
 
 
 #: Report stems a transcript report may not take: batch writes these files itself.
@@ -287,6 +321,7 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
     ``failures`` is appended to as files fail, so a caller still holds them if the batch is interrupted.
     """
     from grader.transcripts import read_transcript
+    from grader.transcripts.labels import require_questions
 
     failures = failures if failures is not None else []
     matcher = QuestionMatcher(grader.bank)
@@ -294,6 +329,7 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
     for n, path in enumerate(files, 1):
         try:
             transcript = read_transcript(path, input_format=input_format, candidate=candidate)
+            require_questions(transcript)  # no speakers found is an error, never "0 answers graded"
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         except GraderError as exc:
             failures.append(exc)

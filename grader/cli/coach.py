@@ -66,7 +66,7 @@ def batch(
     """
     with _handled():
         from grader.bank import load_bank
-        from grader.batch import ReportFolder, expand_inputs, grade_files
+        from grader.batch import ReportFolder, expand_inputs, grade_files, skipped_lines
         from grader.errors import InputError
         from grader.io import check_writable
         from grader.scoring.engine import Grader
@@ -83,8 +83,11 @@ def batch(
                              field="--input-format")
         check_writable(output_dir, folder=True)
         grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
-        files, failures = expand_inputs(paths, exclude=[output_dir])
+        skipped: list = []
+        files, failures = expand_inputs(paths, exclude=[output_dir], skipped=skipped)
         console = _err_console()
+        for line in skipped_lines(skipped):
+            console.print(line, markup=False, highlight=False)
         folder = ReportFolder(output_dir, fmt, grader, failures)
 
         def record_finished() -> None:

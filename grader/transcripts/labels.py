@@ -1,4 +1,8 @@
 """Speaker labels at the start of a line ("Interviewer:", "[10:02] Ana:", "Q:"), and what role a label names.
+
+Chat logs label speakers in more ways than transcripts: lower-case names ("bob:"), handles ("lee_w:",
+"dana99:"), IRC's "<nick> text" and time-stamped lines ("[10:02] bob:", "[2024-05-01 10:02] <bob>"). All are
+recognised; a transcript in which none is found is an error that lists them (:data:`LABEL_FORMS`).
 """
 from __future__ import annotations
 
@@ -6,11 +10,19 @@ import re
 from collections import Counter
 from typing import Iterable, Sequence
 
-from grader.transcripts.model import CANDIDATE, INTERVIEWER, _collapse, _name_key
+from grader.transcripts.model import CANDIDATE, INTERVIEWER, _collapse, _error, _name_key
 
 # Speaker labels -----------------------------------------------------------------------------------
 
-_TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_TS = r"(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+#: The label forms a plain-text transcript may use, as an error message lists them.
+LABEL_FORMS = ("'Dana Lee:'", "'bob:'", "'lee_w:'", "'[10:02] Name:'", "'<nick>' (IRC)", "'Interviewer:' / "
+               "'Candidate:'", "'Q:' / 'A:'")
+#: IRC and chat-client lines: "<bob> text", "[10:02] <@bob> text" (mode prefixes @ + % & ~ are not the name).
+_IRC_RE = re.compile(rf"^(?:[\[(]\s*{_TS}\s*[\])]\s*|{_TS}\s+)?<\s*[@+%&~]?(?P<speaker>[^\W\d_][\w.\-]{{0,31}})"
+                     r"\s*>\s*(?P<text>.*)$", re.S)
+#: A chat handle: one token of letters, digits, "_", "." or "-" ("bob", "lee_w", "dana99", "j.smith").
+_HANDLE = re.compile(r"[^\W\d_][\w.\-]{0,31}")
 _LABEL_RE = re.compile(
     rf"^(?:[\[(]\s*{_TS}\s*[\])]\s*|{_TS}\s+(?:[-–—]\s+)?)?"       # "[10:03] Sam:" or "10:03 - Sam:"
     rf"(?P<speaker>[^\W\d_][^:\n]{{0,59}}?)\s*(?:[\[(]\s*{_TS}\s*[\])]\s*)?"  # "Sam [10:03]:"
@@ -68,6 +80,8 @@ def _label_name(raw: str) -> str | None:
     words = base.split()
     if not words or len(words) > 4 or base.casefold() in _NOT_SPEAKERS:
         return None
+    if _is_handle(base):
+        return name
     if len(words) > 1 and words[-1].isdigit():               # "Speaker 2"
         words = words[:-1]
     for i, word in enumerate(words):
@@ -78,8 +92,19 @@ def _label_name(raw: str) -> str | None:
     return name
 
 
+def _is_handle(word: str) -> bool:
+    """A chat handle rather than a capitalised name: one token, lower-case or holding "_" or a digit."""
+    if len(word) < 2 or not _HANDLE.fullmatch(word) or word[-1] in ".-":
+        return False
+    return word.islower() or "_" in word or any(ch.isdigit() for ch in word)
+
+
 def _label_match(line: str) -> tuple[str, str] | None:
-    """(speaker, text) when the line opens with a speaker label such as "Dana Lee:" or "[10:03] Sam:"."""
+    """(speaker, text) when the line opens with a speaker label such as "Dana Lee:", "[10:03] sam:" or
+    "<lee_w>"."""
+    irc = _IRC_RE.match(line.strip())
+    if irc and _label_name(irc.group("speaker")):
+        return irc.group("speaker"), irc.group("text")
     m = _LABEL_RE.match(line.strip())
     if not m:
         return None
@@ -97,3 +122,16 @@ def _accepted_labels(found: Sequence[str], explicit: Iterable[str] = (), first_i
     if len(accepted) < 2 and first_is_label:
         accepted |= set(counts)
     return accepted
+
+
+def require_questions(transcript) -> None:
+    """Refuse a transcript in which no interviewer turn was found (nothing could be matched to the bank, so it
+    would be "0 answers graded"): a plain-text file without any recognised speaker label names the labels tried."""
+    if any(turn.role == INTERVIEWER for turn in transcript.turns):
+        return
+    if not transcript.speakers:
+        raise _error("no speaker labels recognised, so no question asked could be found (labels tried: "
+                     f"{', '.join(LABEL_FORMS)}; or a Markdown heading per question)", transcript.source, 1)
+    raise _error(f"no interviewer turns: every turn is the candidate's (speakers: "
+                 f"{', '.join(transcript.speakers[:5])}); label the interviewer, e.g. 'Interviewer:'",
+                 transcript.source, 1)
