@@ -382,6 +382,9 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
 class ReportFolder:
     """Where a batch writes: one report per transcript as soon as it is graded, then the cohort summary.
 
+    The JSON report is written whatever ``fmt`` is (another format goes beside it): mentors review the JSON, and
+    ``--resume`` reads it, so a batch in any format can be reviewed and finished.
+
     Writing keeps what people made: a mentor's review saved in the earlier report (even while this batch runs)
     is carried onto the unchanged answer or kept under ``orphaned_reviews``. A report that cannot be written is
     a failure of that transcript only, except a full disk, which stops the batch (exit 6).
@@ -420,29 +423,52 @@ class ReportFolder:
             return transcript_markdown(data)
         return render(kind, data, self.fmt, self.topics)
 
+    def _ensure_folder(self) -> None:
+        """Create the output folder itself (never missing folders above it: a typo makes no tree)."""
+        from grader.errors import OutputError
+
+        try:
+            self.output_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the folder: {exc.strerror or exc}", path=self.output_dir) from None
+
+    def _write_files(self, t: TranscriptResult) -> dict:
+        """The transcript's JSON report (always: review and --resume read it) and, for another --format, that
+        rendering beside it; returns the report as written, mentor reviews carried over."""
+        from grader.io import locked, write_atomic
+        from grader.mentor.keep import carry_reviews, read_existing
+        from grader.reports.model import dumps
+
+        data = t.saved
+        if data is None:
+            json_path = self.output_dir / f"{t.name}.json"
+            with locked(json_path):  # a mentor's review saved meanwhile is read back, not overwritten
+                data, on_answers, orphaned = carry_reviews("transcript", read_existing(json_path),
+                                                           t.to_dict(self.grader.signature))
+                write_atomic(json_path, dumps(data))
+            self.carried["on_answers"] += on_answers
+            self.carried["orphaned"] += orphaned
+        if self.fmt != "json":
+            write_atomic(self.output_dir / f"{t.name}.{self.fmt}", self.render("transcript", data))
+        return data
+
     def write(self, t: TranscriptResult) -> None:
         """Write one transcript's report (``on_graded`` of :func:`grade_files`)."""
         from grader.errors import OutputError
-        from grader.io import WHOLE_RUN_ERRNOS, locked, write_atomic
-        from grader.mentor.keep import carry_reviews, read_existing
+        from grader.io import WHOLE_RUN_ERRNOS
 
+        self._ensure_folder()
+        try:
+            data = self._write_files(t)
+        except OutputError as exc:  # this report only (its path is a folder, its name too long...)
+            if exc.errno in WHOLE_RUN_ERRNOS:  # a full disk fails every report: stop here (exit 6)
+                raise
+            self.unwritten.add(id(t))
+            self.failures.append(OutputError(f"the report of {t.source} was not written: {exc.message}",
+                                             path=exc.path or self.output_dir / f"{t.name}.{self.fmt}"))
+            return
         if t.saved is None:
-            data = t.to_dict(self.grader.signature)
-            json_path = self.output_dir / f"{t.name}.json"
-            try:
-                with locked(json_path):  # a mentor's review saved meanwhile is read back, not overwritten
-                    data, on_answers, orphaned = carry_reviews("transcript", read_existing(json_path), data)
-                    write_atomic(self.output_dir / f"{t.name}.{self.fmt}", self.render("transcript", data))
-            except OutputError as exc:  # this report only (its path is a folder, its name too long...)
-                if exc.errno in WHOLE_RUN_ERRNOS:  # a full disk fails every report: stop here (exit 6)
-                    raise
-                self.unwritten.add(id(t))
-                self.failures.append(OutputError(f"the report of {t.source} was not written: {exc.message}",
-                                                 path=exc.path or self.output_dir / f"{t.name}.{self.fmt}"))
-                return
             self.written[id(t)] = data
-            self.carried["on_answers"] += on_answers
-            self.carried["orphaned"] += orphaned
         self.finished.append(t)
 
     def write_summary(self, result: BatchResult) -> None:

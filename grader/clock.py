@@ -24,3 +24,20 @@ def utc_now(override: str | None = None) -> str:
     when = datetime.fromisoformat(chosen.replace("Z", "+00:00")).astimezone(timezone.utc)
     text = when.strftime("%Y-%m-%dT%H:%M:%S")
     return text + (f".{when.microsecond:06d}" if when.microsecond else "") + "Z"
+
+
+def local_time(stamp: str | None) -> str:
+    """A stored UTC time stamp as the local time a person reads in a terminal: '2025-03-04 10:30 CET'.
+
+    Files keep UTC (they travel between machines); only what is shown on screen is local. Text that is not a
+    time stamp is shown as it is.
+    """
+    if not stamp:
+        return "–"
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()

@@ -125,6 +125,11 @@ def check_writable(path: str | Path, *, folder: bool = False) -> None:
     if blocker is not None:
         raise OutputError(f"cannot write: {blocker} is a file, not a folder", path=path)
     existing = next((p for p in (target, *target.parents) if p.exists()), None)
+    # A typo in a path should not become a tree of folders: only a batch's own output folder is created, and
+    # only inside a folder that exists.
+    missing = target if not folder else target.parent
+    if existing is not None and str(missing) not in ("", ".") and not missing.exists():
+        raise OutputError(f"cannot write: the folder {missing} does not exist (create it first)", path=path)
     try:
         if existing == target:
             fd, probe = tempfile.mkstemp(prefix=".grader-probe.", dir=target)
@@ -136,9 +141,27 @@ def check_writable(path: str | Path, *, folder: bool = False) -> None:
         raise OutputError(f"cannot write: {_reason(exc, path)}", path=path) from None
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it back at once: Python has no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a written file gets: the earlier file's when it is replaced, else what a plain ``open`` would
+    give under the user's umask (0644 with the usual 022). ``mkstemp`` alone makes 0600, which locks out the
+    colleagues a coach shares a report folder with."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename: a reader never sees half a report, an earlier
-    report survives a failed write (disk full, interrupted), and no temporary file is left behind."""
+    report survives a failed write (disk full, interrupted), and no temporary file is left behind. The file
+    gets the user's usual permissions; its folder must exist (a typo in a path makes no tree of folders)."""
     path = Path(path)
     try:
         data = text.encode("utf-8")
@@ -148,7 +171,9 @@ def write_atomic(path: str | Path, text: str) -> None:
     try:
         if path.is_dir():
             raise OutputError("is a directory, expected a file path", path=path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir() and _blocking_file(path) is None:
+            raise OutputError(f"cannot write: the folder {path.parent} does not exist (create it first)", path=path)
+        mode = _file_mode(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OutputError:
         raise
@@ -156,6 +181,8 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise _cannot_write(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):  # missing on Windows, where these modes mean little
+                os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

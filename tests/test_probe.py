@@ -539,10 +539,12 @@ def test_serve_refuses_a_nul_in_an_answer(lexical_grader):
 
     client = TestClient(create_app(lexical_grader))
     response = client.post("/grade", json={"question": "q09", "answer": NUL_ANSWER})
-    assert response.status_code == 400 and "NUL" in response.json()["error"]
+    assert response.status_code == 400 and "NUL" in response.json()["error"]["message"]
     response = client.post("/batch", json={"items": [{"question": "q09", "answer": "fine"},
                                                      {"question": "q09", "answer": NUL_ANSWER}]})
-    assert response.status_code == 400 and "NUL" in response.json()["error"]
+    [error] = response.json()["errors"]  # the item is named; the others are graded
+    assert error["index"] == 1 and error["error"]["field"] == "items[1].answer" and "NUL" in error["error"]["message"]
+    assert response.json()["reports"][1] is None and response.json()["reports"][0]["question_id"] == "q09"
 
 
 def test_a_review_note_with_a_nul_is_refused(tmp_path):

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.reports.csv_report import ANSWER_COLUMNS, CANDIDATE_COLUMNS
-from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OUTPUT, InputError
+from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, InputError
 from grader.reports.schemas import SCHEMAS, check, load_schema
 
 from .conftest import REPO
@@ -208,12 +208,13 @@ def test_grade_and_batch_write_html_and_csv(tmp_path):
     ok(invoke("grade", "-q", "q09", "--answer", MARKUP, "-f", "html", "-o", html, *LEX))
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     ok(invoke("batch", SAMPLES / "dana-lee.vtt", SAMPLES / "priya-nair.md", "-o", tmp_path / "h", "-f", "html", *LEX))
-    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == [
-        "dana-lee.html", "priya-nair.html", "summary.html", "summary.json", "summary.md"]
+    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == [  # the JSON beside the HTML: reviewable
+        "dana-lee.html", "dana-lee.json", "priya-nair.html", "priya-nair.json", "summary.html", "summary.json",
+        "summary.md"]
     ok(invoke("batch", SAMPLES / "dana-lee.vtt", SAMPLES / "priya-nair.md", "-o", tmp_path / "c", "-f", "csv", *LEX))
     assert {"answers.csv", "dana-lee.csv", "priya-nair.csv"} <= {p.name for p in (tmp_path / "c").iterdir()}
     bad = invoke("grade", "-q", "q09", "--answer", "x", "-f", "pdf", *LEX)
-    assert bad.exit_code == EXIT_INPUT and "html" in bad.output and "csv" in bad.output
+    assert bad.exit_code == EXIT_USAGE and "html" in bad.output and "csv" in bad.output
 
 
 # --------------------------------------------------------------------------- CSV
@@ -232,7 +233,7 @@ def test_csv_columns_are_stable():
         "keyword_coverage", "concepts_matched", "concepts_total", "pitfalls",
         "rouge1_f1", "rouge2_f1", "rougeL_f1", "bertscore_precision", "bertscore_recall", "bertscore_f1",
         "semantic", "flags", "mentor_grade", "difference", "reviewer", "reviewed_at", "mentor_note", "asked",
-        "answer", "errors")
+        "answer", "errors", "kind")
     assert CANDIDATE_COLUMNS == ("candidate", "source", "overall_score", "answers_graded", "unmatched_turns")
 
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.errors import EXIT_INTERRUPTED, EXIT_OUTPUT
+from grader.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE
 from grader.reports.schemas import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
@@ -146,8 +146,12 @@ def test_grade_over_a_reviewed_report_keeps_the_reviews(tmp_path):
     data = load(path)
     assert "reviews" not in data and data["orphaned_reviews"][0]["answer"] == answer
     assert data["orphaned_reviews"][0]["reviews"][0]["grade"] == 70.0
-    # another format over the reviewed report: refused, the file unchanged; --force replaces it
+    # another format over the reviewed report: refused, the file unchanged; --force replaces it. (Markdown into
+    # a .json name is a usage error in itself, so the reviewed report is kept under a name without a format.)
     kept = path.read_text(encoding="utf-8")
+    run("grade", "-q", "q09", *LEX, "--answer", answer, "-f", "md", "-o", path, code=EXIT_USAGE)
+    path = tmp_path / "r.saved"
+    path.write_text(kept, encoding="utf-8")
     result = run("grade", "-q", "q09", *LEX, "--answer", answer, "-f", "md", "-o", path, code=EXIT_OUTPUT)
     assert "--force" in result.output and "1 mentor review" in result.output
     assert path.read_text(encoding="utf-8") == kept
@@ -187,7 +191,7 @@ def test_files_holding_a_persons_work_are_not_replaced_without_force(tmp_path):
         errors = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and what in errors[0] and "--force" in errors[0], result.output
     assert {p: p.read_bytes() for p in saved} == saved
-    run("report", report, "-o", history, "--force")
+    run("report", report, "-f", "html", "-o", history, "--force")
     assert history.read_text(encoding="utf-8").lower().startswith("<!doctype html>")
 
 

@@ -1,8 +1,9 @@
 """The command line: parse options, call the library, render. Nothing else lives here.
 
 Lives here: the typer app and shared options (``app``), then the commands grouped by who uses them:
-``learner`` (questions, grade, practice), ``coach`` (batch, evaluate, calibrate, serve), ``mentor`` (review,
-report, agreement, history) and ``data`` (bank check, rubric suggest); ``terminal`` reads text typed ahead.
+``learner`` (questions, grade, practice), ``coach`` (batch, serve) with ``evaluation`` (evaluate, calibrate),
+``mentor`` (review, report, agreement, history) and ``data`` (bank check, rubric suggest); ``terminal`` reads
+text typed ahead.
 
 May import: everything below it. Nothing imports the CLI. Exit codes are listed in ``grader.cli.app``.
 """
@@ -10,6 +11,7 @@ May import: everything below it. Nothing imports the CLI. Exit codes are listed 
 from grader.cli import learner  # noqa: F401,I001
 from grader.cli import coach  # noqa: F401
 from grader.cli import scale  # noqa: F401
+from grader.cli import evaluation  # noqa: F401
 from grader.cli import mentor  # noqa: F401
 from grader.cli import data  # noqa: F401
 from grader.cli.app import _install_signal_handlers, app

@@ -12,11 +12,76 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from grader.errors import EXIT_INTERRUPTED, GraderError
+from grader.errors import EXIT_INTERRUPTED, EXIT_USAGE, GraderError
+
+
+class UsageError(GraderError):
+    """An option value the command does not take (an unknown --format, a format that contradicts -o): exit 2,
+    like typer's own usage errors, but as grader's one line naming the option."""
+
+    exit_code = EXIT_USAGE
+
+
+class _PlainArgument(TyperArgument):
+    """An argument whose help shows its name (PATHS...) and no Python type (typer prints ``<list[str]>``)."""
+
+    def display_type_rich(self, ctx) -> None:
+        return None
+
+    def _rich_display_name(self) -> str:
+        return self.display_name_raw
+
+    def _usage_display_name(self) -> str:
+        return self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+
+
+#: Typer's type labels (``<str>``, ``<path>``) as the metavars Python command lines have always shown.
+_METAVARS = {"str": "TEXT", "path": "PATH", "int": "INTEGER", "float": "NUMBER", "list[str]": "TEXT"}
+
+
+def _plain_help(params: list) -> None:
+    """Help without Python types: a flag shows none (not ``<bool>``), a value option TEXT/PATH/INTEGER/NUMBER
+    (or its own metavar), an argument its upper-case name. Typer builds these parameters itself, so they are
+    adjusted after it; idempotent."""
+    for param in params:
+        if isinstance(param, TyperArgument) and not isinstance(param, _PlainArgument):
+            param.__class__ = _PlainArgument
+            param.metavar = param.metavar or param.name.upper() + ("..." if param.nargs != 1 else "")
+        elif isinstance(param, TyperOption) and param.metavar is None:
+            if param.is_flag:
+                param.metavar = ""
+            else:
+                label = param.display_type(None).strip("<>")
+                param.metavar = _METAVARS.get(label, label.upper())
+
+
+class GraderGroup(TyperGroup):
+    """grader's command groups: help without Python types on every command, and a bare ``grader`` (or
+    ``grader bank``) prints the help and exits 0 instead of the usage error click makes of it."""
+
+    def get_params(self, ctx) -> list:
+        params = super().get_params(ctx)
+        _plain_help(params)
+        return params
+
+    def get_command(self, ctx, cmd_name: str):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not isinstance(command, TyperGroup):
+            _plain_help(command.get_params(ctx))
+        return command
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(
     name="grader",
+    cls=GraderGroup,
     help="Grade answers to technical interview questions offline: keyword rubrics, ROUGE and BERTScore "
     "combined into a 0-100 score with feedback.\n\nStart with 'grader questions', then "
     "'grader grade --question q09 --answer \"...\"'.",
@@ -24,10 +89,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-bank_app = typer.Typer(help="Inspect and lint a question bank.", no_args_is_help=True)
+bank_app = typer.Typer(cls=GraderGroup, help="Inspect and lint a question bank.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
-rubric_app = typer.Typer(help="Help write keyword rubrics.", no_args_is_help=True)
+rubric_app = typer.Typer(cls=GraderGroup, help="Help write keyword rubrics.", no_args_is_help=True)
 app.add_typer(rubric_app, name="rubric")
 
 _state = {"debug": False}
@@ -64,9 +130,39 @@ def _handled():
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from grader._version import __version__
+
+        typer.echo(f"grader {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False):
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+          version: Annotated[bool, typer.Option("--version", help="Print grader's version and exit.",
+                                                callback=_print_version, is_eager=True)] = False):
     _state["debug"] = debug
+
+
+def _choose_format(fmt: Optional[str], allowed: tuple[str, ...], output: Optional[Path] = None,
+                   default: str = "text", by_suffix: Optional[dict[str, str]] = None) -> str:
+    """The report format: --format (any case) when given, else the one ``output``'s extension names (-o
+    report.html), else ``default``. An unknown format, or one that contradicts the extension, is a usage error."""
+    suffixes = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json",
+                ".txt": "text", **(by_suffix or {})}
+    implied = suffixes.get(output.suffix.lower()) if output is not None else None
+    if implied is not None and implied not in allowed:
+        implied = None
+    if fmt is None:
+        return implied or default
+    chosen = fmt.strip().lower()
+    if chosen not in allowed:
+        raise UsageError(f"unknown format {fmt!r}; choose {', '.join(allowed)}", field="--format")
+    if implied is not None and implied != chosen:
+        raise UsageError(f"--format {chosen} contradicts the output file {output.name!r} (a .{implied} name); "
+                         "change one of them", field="--format")
+    return chosen
 
 
 MetricsOption = Annotated[str, typer.Option("--metrics", help="Comma-separated subset of keywords,rouge,bertscore.")]

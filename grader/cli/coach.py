@@ -1,9 +1,8 @@
-"""The coach's commands: batch-grade transcripts, agree with human grades, calibrate, serve an API.
+"""The coach's commands: batch-grade transcripts, serve an API (evaluate and calibrate: ``evaluation``).
 """
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,18 +11,16 @@ import typer
 from grader.cli.app import (
     BankOption,
     CalibrationOption,
-    ForceOption,
     HistoryDbOption,
     MetricsOption,
     RecordOption,
-    ReferencesSepOption,
     WeightsOption,
+    _choose_format,
     _config,
     _err_console,
     _escape,
     _handled,
     _record_history,
-    _references_sep,
     app,
 )
 from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED
@@ -50,15 +47,17 @@ def batch(
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip transcripts whose JSON report in --output-dir "
-                      "is complete and current (same input and signature): finish an interrupted batch.")]
+                      "is complete and current (same input and signature): finish an interrupted batch, in any "
+                      "--format.")]
     = False,
 ):
     """Grade mock-interview transcripts: match each question asked to the bank, grade every answer, summarise.
 
-    Writes one report per transcript and summary.{json,md} for the cohort into --output-dir (with --format html
-    also summary.html, with --format csv also answers.csv: every answer of the cohort). Each report is written
-    as soon as its transcript is graded, so Ctrl-C keeps every finished report; run the same command with
-    --resume to grade only the rest.
+    Writes one JSON report per transcript (what 'grader review' and --resume read), the --format rendering
+    beside it, and summary.{json,md} for the cohort into --output-dir (with --format html also summary.html,
+    with --format csv also answers.csv: every answer of the cohort). Each report is written as soon as its
+    transcript is graded, so Ctrl-C keeps every finished report; run the same command with --resume to grade
+    only the rest.
     Exit code 1 when some inputs could not be read or some reports not written (the rest are still graded and
     written), 3 when no input could be read, 6 when no report could be written, 130 when interrupted.
 
@@ -72,11 +71,7 @@ def batch(
         from grader.scoring.engine import Grader
         from grader.transcripts import FORMATS as INPUT_FORMATS
 
-        if fmt not in ("json", "md", "html", "csv"):
-            raise InputError(f"unknown format {fmt!r}; choose json, md, html or csv", field="--format")
-        if resume and fmt != "json":
-            raise InputError("--resume reads the JSON reports of the earlier run, so it needs --format json "
-                             "(render other formats from them with 'grader report')", field="--resume")
+        fmt = _choose_format(fmt, ("json", "md", "html", "csv"))
         aliases = {"txt": "text", "md": "markdown", "webvtt": "vtt", "ndjson": "jsonl"}
         if input_format is not None and aliases.get(input_format.lower(), input_format.lower()) not in INPUT_FORMATS:
             raise InputError(f"unknown transcript format {input_format!r}; choose {', '.join(INPUT_FORMATS)}",
@@ -158,26 +153,6 @@ def _print_outcome(console, result, folder, output_dir) -> None:
     console.print(f"{len(result.transcripts)} reports and summary written to {output_dir}/")
 
 
-def _print_evaluation(summary: dict) -> None:
-    """The agreement figures as two terminal tables: overall, then each metric alone."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
-    table = Table("measure", "value", title=f"{summary['n']} rows, human scale 0-{summary['max_score']:g} "
-                  f"(step {summary['step']:g})")
-    for key in ("pearson", "spearman", "qwk", "rmse", "mae"):
-        value = summary[key]
-        table.add_row(key, "–" if value is None else f"{value:.3f}" if abs(value) < 1e6 else f"{value:.4g}")
-    console.print(table)
-    for key, why in summary.get("notes", {}).items():
-        console.print(f"{key}: {why}", markup=False)
-    metric_table = Table("metric alone", "pearson", "spearman")
-    for name, m in summary["per_metric"].items():
-        metric_table.add_row(name, *("–" if m[k] is None else f"{m[k]:.3f}" for k in ("pearson", "spearman")))
-    console.print(metric_table)
-
-
 def _interrupted(console, files, failures, folder, output_dir) -> None:
     """What Ctrl-C leaves: the failures so far, which reports are on disk, and how to finish."""
     failed = {f.path for f in failures}
@@ -190,143 +165,7 @@ def _interrupted(console, files, failures, folder, output_dir) -> None:
                   "command with --resume to grade only what is left.", markup=False, highlight=False)
 
 
-# --------------------------------------------------------------------------- evaluate
-
-
-@app.command()
-def evaluate(
-    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="A CSV of human-graded answers.",
-                                          show_default=False, readable=False)],
-    id_col: Annotated[str, typer.Option("--id-col", help="Question id column.")] = "id",
-    question_col: Annotated[str, typer.Option("--question-col", help="Question text column.")] = "question",
-    reference_col: Annotated[str, typer.Option("--reference-col", help="Reference answer column.")]
-    = "desired_answer",
-    references_sep: ReferencesSepOption = None,
-    answer_col: Annotated[str, typer.Option("--answer-col", help="Candidate answer column.")] = "student_answer",
-    score_col: Annotated[str, typer.Option("--score-col", help="Human grade column.")] = "score_avg",
-    max_score: Annotated[Optional[float], typer.Option("--max-score", help="Top of the human scale (default: "
-                         "inferred from the grades).", show_default=False)] = None,
-    exemplars: Annotated[int, typer.Option("--exemplars", help="Use up to K other top-graded answers to the same "
-                         "question as extra references (never the graded answer itself).")] = 0,
-    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write one CSV row per graded row.",
-                                                        show_default=False, readable=False)] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    metrics: MetricsOption = "keywords,rouge,bertscore",
-    bank: BankOption = None,
-    weights: WeightsOption = None,
-    calibration: CalibrationOption = None,
-    force: ForceOption = False,
-):
-    """Grade a human-graded CSV or JSONL and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
-
-    Defaults fit the Mohler et al. (2011) layout (id, question, desired_answer, student_answer, score_avg).
-
-    Example: grader evaluate --dataset graded.csv --exemplars 3 --predictions preds.csv --format json
-    """
-    with _handled():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        from grader.bank import load_bank
-        from grader.errors import InputError
-        from grader.io import write_atomic
-        from grader.reports.model import dumps
-        from grader.scoring.engine import Grader
-        from grader.scoring.evaluate import evaluate as run_evaluation
-        from grader.scoring.evaluate import read_dataset
-
-        if fmt not in ("text", "json"):
-            raise InputError(f"unknown format {fmt!r}; choose text or json", field="--format")
-        if exemplars < 0:
-            raise InputError("must be 0 or more", field="--exemplars")
-        if max_score is not None and not 0 < max_score < float("inf"):
-            raise InputError(f"must be a positive number, got {max_score}", field="--max-score")
-        if predictions is not None:
-            from grader.io import check_writable
-            from grader.mentor.keep import guard_overwrite
-
-            check_writable(predictions)
-            guard_overwrite(predictions, force=force)
-        rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
-                                              "answer": answer_col, "score": score_col},
-                                    _references_sep(references_sep))
-        config = _config(weights, calibration, metrics)
-        loaded = load_bank(bank)
-        with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=_err_console(), transient=True) as bar:
-            task = bar.add_task("grade", total=len(rows))
-            result = run_evaluation(rows, lambda b: Grader(b, metrics=metrics, config=config), loaded, digest,
-                                    exemplars=exemplars, max_score=max_score,
-                                    progress=lambda done, total: bar.update(task, completed=done))
-        summary = result.summary()
-        if predictions is not None:
-            write_atomic(predictions, result.predictions_csv())
-        if fmt == "json":
-            sys.stdout.write(dumps(summary))
-            return
-        _print_evaluation(summary)
-
-
-@app.command()
-def calibrate(
-    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="A CSV of human-graded answers (columns as in "
-                                          "evaluate).", show_default=False, readable=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the calibration JSON.", readable=False)]
-    = Path("calibration.json"),
-    id_col: Annotated[str, typer.Option("--id-col")] = "id",
-    question_col: Annotated[str, typer.Option("--question-col")] = "question",
-    reference_col: Annotated[str, typer.Option("--reference-col")] = "desired_answer",
-    references_sep: ReferencesSepOption = None,
-    answer_col: Annotated[str, typer.Option("--answer-col")] = "student_answer",
-    score_col: Annotated[str, typer.Option("--score-col")] = "score_avg",
-    max_score: Annotated[Optional[float], typer.Option("--max-score", help="Top of the human scale (default: "
-                         "inferred).", show_default=False)] = None,
-    features: Annotated[str, typer.Option("--features", help="Comma-separated features to combine.")]
-    = "bertscore_recall,bertscore_f1,rouge1_recall,demoted_bertscore_recall,demoted_rouge1_recall",
-    alpha: Annotated[float, typer.Option("--alpha", help="Ridge regularisation strength.")] = 1.0,
-    bank: BankOption = None,
-    weights: WeightsOption = None,
-    force: ForceOption = False,
-):
-    """Fit how the metrics combine into a grade on your own graded answers (ridge regression).
-
-    Cross-validated with folds grouped by question (a question is never in both the fit and the check), prints
-    the cross-validated agreement, and writes a JSON calibration (no pickle) for --calibration on grade,
-    batch and evaluate.
-
-    Example: grader calibrate --dataset my_graded.csv --out calibration.json
-    """
-    with _handled():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        from grader.bank import load_bank
-        from grader.errors import InputError
-        from grader.io import check_writable, write_atomic
-        from grader.scoring.calibration import calibrate_dataset
-        from grader.scoring.combine import load_config
-        from grader.scoring.evaluate import read_dataset
-
-        if not alpha >= 0 or alpha == float("inf"):
-            raise InputError(f"must be a finite number >= 0, got {alpha}", field="--alpha")
-        if max_score is not None and not 0 < max_score < float("inf"):
-            raise InputError(f"must be a positive number, got {max_score}", field="--max-score")
-        check_writable(out)
-        from grader.mentor.keep import guard_overwrite
-
-        guard_overwrite(out, force=force)  # an earlier calibration (or a report, a history) is not replaced
-        rows, digest = read_dataset(dataset, {"id": id_col, "question": question_col, "reference": reference_col,
-                                              "answer": answer_col, "score": score_col},
-                                    _references_sep(references_sep))
-        with Progress(TextColumn("grading rows"), BarColumn(), MofNCompleteColumn(), console=_err_console(),
-                      transient=True) as bar:
-            task = bar.add_task("grade", total=len(rows))
-            text, cv = calibrate_dataset(rows, digest, dataset.name, load_bank(bank), load_config(weights),
-                                         features.split(","), alpha=alpha, max_score=max_score,
-                                         progress=lambda done, total: bar.update(task, completed=done))
-        write_atomic(out, text)
-        console = _err_console()
-        console.print(f"cross-validated (grouped by question) on {len(rows)} rows: pearson {cv['pearson']}, "
-                      f"spearman {cv['spearman']}, qwk {cv['qwk']}, rmse {cv['rmse']}, mae {cv['mae']}")
-        console.print(f"wrote {out}")
+# --------------------------------------------------------------------------- serve
 
 
 @app.command()
@@ -343,6 +182,9 @@ def serve(
 ):
     """Serve a local HTTP JSON API with the model kept warm: POST /grade, POST /batch, GET /questions, GET /health.
 
+    Every error is {"error": {"code", "message", "field"}}; GET /docs describes the API (offline). Exit code 5
+    when the port is in use or cannot be bound.
+
     Example: grader serve --port 8765, then
     curl -s localhost:8765/grade -H 'content-type: application/json' -d '{"question": "q09", "answer": "..."}'
     """
@@ -350,6 +192,7 @@ def serve(
         from grader.bank import load_bank
         from grader.errors import InputError
         from grader.scoring.engine import Grader
+        from grader.server import bind
         from grader.server import serve as run_server
 
         if not 0 < port < 65536:
@@ -357,6 +200,7 @@ def serve(
         if max_request_bytes < 1024:
             raise InputError("must be at least 1024", field="--max-request-bytes")
         grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
+        sock = bind(host, port)  # a port in use is one line (exit 5) before anything says "serving"
         _err_console().print(f"grader {grader.signature['grader']} serving on http://{host}:{port} "
                              "(Ctrl-C to stop)")
-        run_server(grader, host=host, port=port, max_request_bytes=max_request_bytes)
+        run_server(grader, host=host, port=port, max_request_bytes=max_request_bytes, sock=sock)

@@ -15,6 +15,7 @@ from grader.cli.app import (
     HistoryDbOption,
     MetricsOption,
     RecordOption,
+    _choose_format,
     _config,
     _emit,
     _err_console,
@@ -36,6 +37,7 @@ def questions(
         from grader.bank import load_bank
         from grader.reports.model import dumps
 
+        fmt = _choose_format(fmt, ("text", "json"))
         loaded = load_bank(bank)
         if fmt == "json":
             sys.stdout.write(dumps([{"id": q.id, "difficulty": q.difficulty, "topics": list(q.topics),
@@ -96,7 +98,8 @@ def grade(
     answer_file: Annotated[Optional[Path], typer.Option("--answer-file", help="Read the answer from a UTF-8 "
                                                         "text file ('-' for stdin).", show_default=False,
                                                         readable=False)] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text (terminal), json, md, html or csv.")] = "text",
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="text (terminal), json, md, html or csv "
+                   "(default: the -o file's extension, else text).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file.",
                                                    show_default=False, readable=False)] = None,
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated subset of keywords,rouge,bertscore. "
@@ -127,13 +130,10 @@ def grade(
     with _handled():
         from grader.bank import load_bank
         from grader.bank.resolve import resolve_question
-        from grader.errors import InputError
         from grader.reports.render import FORMATS
         from grader.scoring.engine import Grader
 
-        if fmt not in (*FORMATS, "html", "csv"):
-            raise InputError(f"unknown format {fmt!r}; choose {', '.join((*FORMATS, 'html', 'csv'))}",
-                             field="--format")
+        fmt = _choose_format(fmt, (*FORMATS, "html", "csv"), output)
         if output is not None:
             from grader.io import check_writable
             from grader.mentor.keep import guard_overwrite

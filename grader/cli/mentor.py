@@ -10,7 +10,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from grader.cli.app import BankOption, ForceOption, _emit, _err_console, _escape, _handled, app
+from grader.cli.app import (
+    BankOption,
+    ForceOption,
+    UsageError,
+    _choose_format,
+    _emit,
+    _err_console,
+    _escape,
+    _handled,
+    app,
+)
 from grader.errors import EXIT_FINDINGS
 
 OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of "
@@ -18,10 +28,8 @@ OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Wr
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
-    from grader.errors import InputError
-
     if fmt not in allowed:
-        raise InputError(f"unknown format {fmt!r}; choose {', '.join(allowed)}", field="--format")
+        raise UsageError(f"unknown format {fmt!r}; choose {', '.join(allowed)}", field="--format")
 
 
 def _num(value, spec: str = ".1f") -> str:
@@ -48,8 +56,33 @@ def _prompt_grade(label: str) -> float | None:
             typer.echo(f"  {exc.message}")
 
 
-def _review_interactively(chosen, reviewer, save, saved: dict, target: Path, report: Path) -> bool:
-    """Ask for a grade and a note per answer, saving each at once; False when input ended early (Ctrl-D)."""
+def _show_answer(console, t, entry: dict) -> None:
+    """What a mentor grades against: the question as asked and the interviewer's follow-ups, the answer, then
+    the automatic score with its band, flags and feedback, and earlier reviews (local time)."""
+    from grader.clock import local_time
+
+    console.print(f"\n[bold]{t.number}. {_escape(t.question_id)}: {_escape(t.question)}[/]", markup=True)
+    if t.asked and t.asked != t.question:
+        console.print(f"[dim]Asked:[/] {_escape(t.asked)}", markup=True)
+    for follow_up in entry.get("follow_ups") or ():
+        console.print(f"[dim]Interviewer follow-up:[/] {_escape(follow_up)}", markup=True)
+    excerpt = t.answer.strip() or "(empty answer)"
+    if len(excerpt) > 1200:
+        excerpt = excerpt[:1200] + " …"
+    console.print(_escape(excerpt), markup=False)
+    flags = f"  [dim]flags:[/] {_escape(', '.join(entry['flags']))}" if entry.get("flags") else ""
+    console.print(f"[dim]Automatic score:[/] {t.score:.1f} {_escape(entry.get('band') or '')}{flags}", markup=True)
+    for line in entry.get("feedback") or ():
+        console.print(f"  • {_escape(line)}", markup=True)
+    for r in entry.get("reviews") or ():
+        note = f": {r['note']}" if r.get("note") else ""
+        console.print(f"[dim]Earlier review:[/] {r['grade']:g} by {_escape(r['reviewer'])}, "
+                      f"{local_time(r['reviewed_at'])}{_escape(note)}", markup=True)
+
+
+def _review_interactively(chosen, entries: dict, reviewer, save, saved: dict, target: Path, report: Path) -> bool:
+    """Ask for a grade and a note per answer, saving each at once; False when input ended early (Ctrl-D).
+    ``entries`` maps an answer number to its report entry (band, flags, feedback, follow-ups, reviews)."""
     from grader.errors import EXIT_INTERRUPTED
     from grader.mentor.review import check_reviewer
 
@@ -59,15 +92,7 @@ def _review_interactively(chosen, reviewer, save, saved: dict, target: Path, rep
     try:
         name = check_reviewer(reviewer or typer.prompt("Your name (reviewer)"))
         for t in chosen:
-            console.print(f"\n[bold]{t.number}. {_escape(t.question_id)}: {_escape(t.question)}[/]",
-                          markup=True)
-            if t.asked and t.asked != t.question:
-                console.print(f"[dim]Asked:[/] {_escape(t.asked)}", markup=True)
-            excerpt = t.answer.strip() or "(empty answer)"
-            if len(excerpt) > 1200:
-                excerpt = excerpt[:1200] + " …"
-            console.print(_escape(excerpt), markup=False)
-            console.print(f"[dim]Automatic score:[/] {t.score:.1f}", markup=True)
+            _show_answer(console, t, entries[t.number])
             value = _prompt_grade("Your grade 0-100 (Enter to skip)")
             if value is None:
                 continue
@@ -153,7 +178,8 @@ def review(
         else:
             if note is not None:
                 raise InputError("--note needs --grade (or leave both out to review interactively)", field="--note")
-            if not _review_interactively(chosen, reviewer, save, saved, target, report):
+            entries = {1: data} if kind == "question" else dict(enumerate(data["answers"], 1))
+            if not _review_interactively(chosen, entries, reviewer, save, saved, target, report):
                 return
         if saved["n"] == 0:
             _err_console().print(f"no review added; {report} is unchanged")
@@ -169,19 +195,23 @@ def report_command(
     report: Annotated[Path, typer.Argument(help="A saved JSON report: from grade, batch (a transcript or "
                                            "summary.json), reviewed or not.", metavar="REPORT.json",
                                            show_default=False, readable=False)],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="html, md, csv or json.")] = "html",
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="text, html, md, csv or json (default: "
+                   "the -o file's extension, else text).", show_default=False)] = None,
     output: OutputOption = None,
     bank: BankOption = None,
     force: ForceOption = False,
 ):
-    """Re-render a saved report as HTML, Markdown or CSV, with mentor grades beside the automatic scores.
+    """Show a saved report in the terminal, or re-render it as HTML, Markdown or CSV, with mentor grades beside the automatic scores.
 
-    Topics come from the bank (--bank, default the bundled one). json re-emits the report after checking it
-    against its schema.
+    Without --format: a text view on the terminal, or the format -o's extension names (-o report.html writes
+    HTML). Topics come from the bank (--bank, default the bundled one). json re-emits the report after checking
+    it against its schema.
 
     Examples:
 
-      grader report report.json --format html -o report.html
+      grader report reports/dana-lee.json
+
+      grader report report.json -o report.html
 
       grader report reports/summary.json --format html -o cohort.html
 
@@ -193,7 +223,7 @@ def report_command(
         from grader.reports.render import RENDER_FORMATS, render
         from grader.reports.views import bank_topics
 
-        _check_format(fmt, RENDER_FORMATS)
+        fmt = _choose_format(fmt, RENDER_FORMATS, output)
         kind, data = load_report(report)
         topics = bank_topics(load_bank(bank)) if fmt != "json" else {}
         _emit(render(kind, data, fmt, topics), output, force)
@@ -206,7 +236,8 @@ def report_command(
 def agreement(
     folder: Annotated[Path, typer.Argument(help="A folder of reviewed JSON reports (searched recursively).",
                                            metavar="DIR", show_default=False, readable=False)],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="text or json (default: the -o file's "
+                   "extension, else text).", show_default=False)] = None,
     output: OutputOption = None,
     force: ForceOption = False,
 ):
@@ -221,7 +252,7 @@ def agreement(
         from grader.mentor.agreement import agreement as compute
         from grader.reports.model import dumps
 
-        _check_format(fmt, ("text", "json"))
+        fmt = _choose_format(fmt, ("text", "json"), output)
         data, problems = compute(folder)
         if fmt == "json":
             _emit(dumps(data), output, force)

@@ -17,8 +17,11 @@ ANSWER_COLUMNS = (
     "keyword_coverage", "concepts_matched", "concepts_total", "pitfalls",
     "rouge1_f1", "rouge2_f1", "rougeL_f1", "bertscore_precision", "bertscore_recall", "bertscore_f1", "semantic",
     "flags", "mentor_grade", "difference", "reviewer", "reviewed_at", "mentor_note", "asked", "answer",
-    "errors",
+    "errors", "kind",
 )
+#: The ``kind`` column, for a spreadsheet filter: a graded answer, small talk (a turn that asked no bank
+#: question: no score), or a mentor's review kept from an earlier answer that a regrade changed.
+KINDS = ("answer", "small_talk", "orphaned_review")
 #: The cohort summary has no answers: one row per candidate instead.
 CANDIDATE_COLUMNS = ("candidate", "source", "overall_score", "answers_graded", "unmatched_turns")
 BOM = "\ufeff"
@@ -47,9 +50,15 @@ def _table(columns: tuple[str, ...], rows: Iterable[dict]) -> str:
     return BOM + buffer.getvalue()
 
 
+def _kind(row: dict) -> str:
+    if row.get("number") is None:
+        return "orphaned_review"
+    return "answer" if row.get("question_id") else "small_talk"
+
+
 def answers_csv(rows: Iterable[dict]) -> str:
     """Rows from :func:`grader.views.answer_rows` (any number of reports) as one table."""
-    return _table(ANSWER_COLUMNS, rows)
+    return _table(ANSWER_COLUMNS, ({**row, "kind": _kind(row)} for row in rows))
 
 
 def render_csv(kind: str, data: dict, topics: dict[str, tuple[str, ...]] | None = None) -> str:

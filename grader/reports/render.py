@@ -8,13 +8,17 @@ from __future__ import annotations
 #: Formats of a freshly graded question report (``grader grade``); ``html`` and ``csv`` come on top.
 FORMATS = ("text", "json", "md")
 
-#: Formats any saved report re-renders to (``grader report``).
-RENDER_FORMATS = ("html", "md", "csv", "json")
+#: Formats any saved report re-renders to (``grader report``); text is the terminal view.
+RENDER_FORMATS = ("text", "html", "md", "csv", "json")
 
 
 def render(kind: str, data: dict, fmt: str, topics: dict[str, tuple[str, ...]] | None = None) -> str:
     """A report dict in one of RENDER_FORMATS; the renderer modules load only when asked for."""
     topics = topics or {}
+    if fmt == "text":
+        from grader.reports.text_view import render_text
+
+        return render_text(kind, data, topics)
     if fmt == "html":
         from grader.reports.html import render_html
 

@@ -149,9 +149,56 @@ def fit_calibration(values: list[dict[str, float]], humans: list[float], groups:
     return model.coef_, float(model.intercept_), oof, fold_of
 
 
+@dataclass(frozen=True)
+class CalibrationRun:
+    """A fitted calibration: its file's text, its cross-validated agreement with the human grades, the default
+    score's agreement on the same rows, and the verdict comparing the two."""
+
+    text: str
+    cross_validated: dict
+    default: dict
+    verdict: str
+    recommended: bool
+
+    def summary(self) -> dict:
+        from grader.scoring.evaluate import EVALUATION_SCHEMA_VERSION
+
+        return {"schema_version": EVALUATION_SCHEMA_VERSION, "cross_validated": self.cross_validated,
+                "default": self.default, "verdict": self.verdict, "recommended": self.recommended}
+
+
+#: Pearson differences smaller than this are "about the same" (a few hundred answers cannot tell them apart).
+SAME_PEARSON = 0.005
+
+
+def verdict(cv: dict, default: dict) -> tuple[str, bool]:
+    """(A plain-words comparison of the calibration with the default score, whether to use the calibration).
+
+    A calibration always fits the human scale better, so a lower RMSE alone says little: it is recommended only
+    when it also ranks answers at least as well (Pearson r) as the default.
+    """
+    r, r0, e, e0 = cv.get("pearson"), default.get("pearson"), cv.get("rmse"), default.get("rmse")
+    if None in (r, r0, e, e0):
+        return "cannot compare the calibration with the default score (a figure is missing; see notes)", False
+    figures = f"Pearson {r:.3f} vs {r0:.3f} for the default score, RMSE {e:.3f} vs {e0:.3f}"
+    if r < r0 - SAME_PEARSON and e < e0:
+        return (f"mixed: the calibration lands nearer your scale but ranks answers worse than the default score "
+                f"({figures}); the lower error comes from fitting the scale, not from better judgement. Keep the "
+                "default unless grades on your own scale matter more than the order of answers."), False
+    if r < r0 - SAME_PEARSON:
+        return f"worse than the default score on both counts ({figures}): do not use it.", False
+    if r > r0 + SAME_PEARSON and e <= e0:
+        return f"better than the default score ({figures}): use it with --calibration.", True
+    if e <= e0:
+        return (f"ranks answers about as well as the default score and lands nearer your scale ({figures}): use "
+                "it with --calibration if grades on your scale matter."), True
+    return f"no better than the default score ({figures}): keep the default.", False
+
+
 def calibrate_dataset(rows, digest: str, name: str, bank, config, features, alpha: float = 1.0,
-                      max_score: float | None = None, progress=None) -> tuple[str, dict]:
-    """Grade a human-graded data set, fit the calibration, and return (its JSON text, cross-validated agreement)."""
+                      max_score: float | None = None, progress=None) -> CalibrationRun:
+    """Grade a human-graded data set, fit the calibration, and compare its cross-validated agreement with the
+    default score's on the same rows."""
     import dataclasses
 
     from grader.scoring.combine import semantic_feature_values
@@ -172,6 +219,10 @@ def calibrate_dataset(rows, digest: str, name: str, bank, config, features, alph
     humans = [r.human for r in rows]
     top = max_score if max_score is not None else infer_max_score(humans)
     coef, intercept, oof, _ = fit_calibration(values, humans, [r.id for r in rows], chosen, alpha=alpha)
-    cv = agreement(humans, [100 * min(1.0, max(0.0, p / top)) for p in oof], top, scale_step(humans))
+    step = scale_step(humans)
+    cv = agreement(humans, [100 * min(1.0, max(0.0, p / top)) for p in oof], top, step)
+    default = agreement(humans, [r.score for r in result.reports], top, step)
     data = {"file": name, "sha256": digest, "rows": len(rows), "questions": len({r.id for r in rows})}
-    return dump_calibration(chosen, coef, intercept, top, config.bertscore_layer, cv, data), cv
+    words, recommended = verdict(cv, default)
+    return CalibrationRun(dump_calibration(chosen, coef, intercept, top, config.bertscore_layer, cv, data), cv,
+                          default, words, recommended)

@@ -36,6 +36,7 @@ class GradedRow:
     answer: str
     human: float
     more_references: tuple[str, ...] = ()  # further accepted answers (several references per row)
+    raters: tuple[float, ...] = ()  # two human graders' own grades (--rater-cols), when the data has them
 
 
 def _jsonl_records(text: str, path, columns: dict[str, str]):
@@ -51,30 +52,48 @@ def _jsonl_records(text: str, path, columns: dict[str, str]):
             raise InputError(f"not valid JSON ({str(exc)[:80]})", path=path, line=number) from None
         if not isinstance(record, dict):
             raise InputError("each line must be a JSON object", path=path, line=number)
-        missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in record and k in REQUIRED_COLUMNS]
+        missing = [f"--{k}-col {v!r}" for k, v in columns.items()
+                   if v not in record and (k in REQUIRED_COLUMNS or k.startswith("rater"))]
         if missing:
             raise InputError(f"missing key(s) {', '.join(missing)}", path=path, line=number)
         yield number, {k: v if isinstance(v, str) or v is None else str(v) if not isinstance(v, (dict, list)) else ""
                        for k, v in record.items()}
 
 
+def _number(raw, path, line: int, column: str) -> float:
+    """A grade cell as a finite number, or an error naming the file, line and column."""
+    raw = (raw or "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"score {raw!r} is not a number", path=path, line=line, field=column) from None
+    if not math.isfinite(value):
+        raise InputError(f"score {raw!r} is not finite", path=path, line=line, field=column)
+    return value
+
+
 def read_dataset(path: str | Path, columns: dict[str, str] | None = None,
-                 references_sep: str | None = None) -> tuple[list[GradedRow], str]:
+                 references_sep: str | None = None,
+                 rater_cols: tuple[str, str] | None = None) -> tuple[list[GradedRow], str]:
     """Rows of a human-graded CSV or JSON Lines file (``.jsonl``) and the file's sha256 (its signature).
 
     With ``references_sep`` the reference column holds several accepted answers separated by it (SemEval-2013's
-    ``all_references`` uses " || "). Errors name the file, line and column.
+    ``all_references`` uses " || "). With ``rater_cols`` each row also keeps two human graders' own grades
+    (Mohler's ``score_me``, ``score_other``), for the human-human agreement. Errors name the file, line and column.
     """
     from grader.io import read_text_file
 
     columns = {**DEFAULT_COLUMNS, **(columns or {})}
+    if rater_cols:
+        columns.update(rater_a=rater_cols[0], rater_b=rater_cols[1])
     text = read_text_file(path, limit=512 * 1024 * 1024)
     if str(path).lower().endswith((".jsonl", ".ndjson")):
         records = _jsonl_records(text, path, columns)
     else:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
-        missing = [f"--{k}-col {v!r}" for k, v in columns.items() if v not in header]
+        missing = [f"--{k}-col {v!r}" if not k.startswith("rater") else f"--rater-cols {v!r}"
+                   for k, v in columns.items() if v not in header]
         if missing:
             raise InputError(f"missing column(s) {', '.join(missing)}; the header has: "
                              f"{', '.join(header) or '(none)'}", path=path, line=1)
@@ -83,14 +102,9 @@ def read_dataset(path: str | Path, columns: dict[str, str] | None = None,
     for n, (line, record) in enumerate(records):
         if None in record:
             raise InputError("row has more fields than the header", path=path, line=line)
-        raw = (record.get(columns["score"]) or "").strip()
-        try:
-            human = float(raw)
-        except ValueError:
-            raise InputError(f"score {raw!r} is not a number", path=path, line=line,
-                             field=columns["score"]) from None
-        if not math.isfinite(human):
-            raise InputError(f"score {raw!r} is not finite", path=path, line=line, field=columns["score"])
+        human = _number(record.get(columns["score"]), path, line, columns["score"])
+        raters = tuple(_number(record.get(columns[k]), path, line, columns[k]) for k in ("rater_a", "rater_b")
+                       if k in columns)
         qid = (record.get(columns["id"]) or "").strip()
         if not qid:
             raise InputError("empty question id", path=path, line=line, field=columns["id"])
@@ -99,7 +113,7 @@ def read_dataset(path: str | Path, columns: dict[str, str] | None = None,
             if references_sep else (reference,) if reference else ()
         rows.append(GradedRow(n, qid, (record.get(columns["question"]) or "").strip(),
                               references[0] if references else "", record[columns["answer"]] or "", human,
-                              references[1:]))
+                              references[1:], raters))
     if not rows:
         raise InputError("no data rows", path=path, line=1)
     return rows, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -227,6 +241,19 @@ def agreement(human: list[float], score: list[float], max_score: float, step: fl
     return out
 
 
+#: Version of the JSON ``grader evaluate --format json`` and ``grader calibrate --format json`` write.
+EVALUATION_SCHEMA_VERSION = 1
+FIGURES_FILE = Path(__file__).resolve().parent.parent / "data" / "evaluation-figures.yaml"
+
+
+def figure_guide() -> dict:
+    """What each agreement figure means and what is good (``measures``), and readable metric names
+    (``metrics``), from ``grader/data/evaluation-figures.yaml``."""
+    from grader.yamlio import safe_load
+
+    return safe_load(FIGURES_FILE.read_text(encoding="utf-8"))
+
+
 @dataclass
 class Evaluation:
     rows: list[GradedRow]
@@ -259,9 +286,19 @@ class Evaluation:
             notes = {k: v for k, v in a.get("notes", {}).items() if k in keys}
             if notes:
                 per_question[qid]["notes"] = notes
-        return {**out, "max_score": self.max_score, "step": self.step, "per_metric": per_metric,
-                "per_question": per_question, "dataset_sha256": self.dataset_sha256,
-                "signature": self.reports[0].signature if self.reports else {}}
+        extra = {}
+        if self.rows and all(len(r.raters) == 2 for r in self.rows):
+            extra["human_agreement"] = self.human_agreement()
+        return {"schema_version": EVALUATION_SCHEMA_VERSION, **out, **extra, "max_score": self.max_score,
+                "step": self.step, "per_metric": per_metric, "per_question": per_question,
+                "dataset_sha256": self.dataset_sha256, "signature": self.reports[0].signature if self.reports else {}}
+
+    def human_agreement(self) -> dict:
+        """How the two human graders agree with each other (the first taken as the truth, the second as the
+        score): the ceiling any automatic grader can be read against."""
+        first = [r.raters[0] for r in self.rows]
+        second = [100.0 * r.raters[1] / self.max_score for r in self.rows]
+        return agreement(first, second, self.max_score, scale_step([*first, *(r.raters[1] for r in self.rows)]))
 
     def predictions_csv(self) -> str:
         buffer = io.StringIO()
