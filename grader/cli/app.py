@@ -204,7 +204,9 @@ def _record_history(flag: bool, db: Optional[Path], command: str, reports: list,
 
     if recording_enabled(flag):
         path, count = record_reports(reports, command, db=db, source=source)
-        _err_console().print(f"recorded {count} attempt(s) in {path}")
+        from grader.reports.guide import plural
+
+        _err_console().print(f"recorded {plural(count, 'attempt')} in {path}")
 
 
 ReferencesSepOption = Annotated[Optional[str], typer.Option(

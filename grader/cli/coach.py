@@ -136,7 +136,8 @@ def _print_outcome(console, result, folder, output_dir) -> None:
             continue
         matched = sum(1 for e in t.exchanges if e.question_id)
         score = "–" if t.overall_score is None else f"{t.overall_score:.1f}"
-        console.print(f"{t.source}: {t.candidate or '?'}, {matched} answers graded, overall {score}")
+        console.print(f"{t.source}: {t.candidate or '?'}, {matched} answer{'' if matched == 1 else 's'} graded, "
+                      f"overall {score}")
         for index, length in sorted(t.truncated.items()):
             from grader.scoring.engine import MAX_ANSWER_CHARS
 

@@ -19,6 +19,7 @@ from grader.cli.app import (
     _config,
     _emit,
     _err_console,
+    _escape,
     _handled,
     _record_history,
     app,
@@ -31,9 +32,15 @@ from grader.cli.app import (
 def questions(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     bank: BankOption = None,
+    show: Annotated[Optional[str], typer.Option("--show", help="Show one question (id, number or text) with its "
+                    "model answer and the rubric's key points: read it after you have answered.",
+                    show_default=False)] = None,
 ):
-    """List the bank's questions: id, difficulty, topics and text."""
+    """List the bank's questions: id, difficulty, topics and text; --show q09 shows one with its model answer."""
     with _handled():
+        if show is not None:
+            _show_question(show, fmt, bank)
+            return
         from grader.bank import load_bank
         from grader.reports.model import dumps
 
@@ -53,6 +60,33 @@ def questions(
             Console(highlight=False).print(table)
         else:
             raise typer.BadParameter(f"unknown format {fmt!r}; choose text or json", param_hint="--format")
+
+
+def _show_question(spec: str, fmt: str, bank: Optional[Path]) -> None:
+    """One question with its model answer and key points (``questions --show``), as text or JSON."""
+    from grader.bank import load_bank
+    from grader.bank.resolve import resolve_question
+    from grader.reports.model import dumps, model_answer_dict
+    from grader.scoring.engine import key_points
+
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter(f"unknown format {fmt!r}; choose text or json", param_hint="--format")
+    loaded = load_bank(bank)
+    q = loaded.get(resolve_question(loaded, spec))
+    points = key_points(q)
+    if fmt == "json":
+        sys.stdout.write(dumps({"id": q.id, "difficulty": q.difficulty, "topics": list(q.topics),
+                                "question": q.question, "model_answer": model_answer_dict(q.reference.strip(),
+                                                                                          points)}))
+        return
+    from rich.console import Console
+
+    from grader.reports.terminal import print_reference
+
+    console = Console(highlight=False)
+    console.print(f"[bold]{q.id} ({q.difficulty}):[/] {_escape(q.question)}", markup=True)
+    console.print(f"topics: {', '.join(q.topics)}", markup=False, style="dim")
+    print_reference(q.reference, points, console)
 
 
 # --------------------------------------------------------------------------- grade
@@ -79,14 +113,27 @@ def _read_answer(answer: Optional[str], answer_file: Optional[Path]) -> str:
         raise InputError("give either --answer or --answer-file, not both", field="answer")
     if answer_file is not None:
         if str(answer_file) == "-":
-            return decode_text(sys.stdin.buffer.read(), "<stdin>")
+            return _stdin_answer()
         return read_text_file(answer_file)
     if answer is not None:
-        return decode_text(sys.stdin.buffer.read(), "<stdin>") if answer == "-" else _argv_text(answer, "--answer")
+        return _stdin_answer() if answer == "-" else _argv_text(answer, "--answer")
     if not sys.stdin.isatty():
-        return decode_text(sys.stdin.buffer.read(), "<stdin>")
+        return _stdin_answer()
     raise InputError("no answer given: use --answer TEXT, --answer-file PATH, or pipe it on stdin",
                      field="answer")
+
+
+def _stdin_answer() -> str:
+    """The answer piped on standard input; nothing there (an empty pipe, /dev/null, a closed stdin in a script or
+    cron job) is an error, as in a terminal, not an empty answer graded 0."""
+    from grader.errors import InputError
+    from grader.io import decode_text
+
+    text = decode_text(sys.stdin.buffer.read(), "<stdin>")
+    if not text.strip():
+        raise InputError("no answer given: standard input is empty; pipe the answer in, or use --answer TEXT or "
+                         "--answer-file PATH", path="<stdin>")
+    return text
 
 
 @app.command()
@@ -200,62 +247,24 @@ def practice(
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
 ):
-    """Practise interactively: a question, your answer (finish with an empty line or Ctrl-D), the report, repeat.
+    """Practise interactively: a question, your answer, the report, then retry, the model answer, next or quit.
 
-    Text typed while an answer is being graded is shown after the report and offered as the start of the next
-    answer: nothing typed is dropped unseen."""
+    An answer may run over several paragraphs: end it with a line holding only '.' or with Ctrl-D; ':edit' on a
+    line of its own opens $VISUAL or $EDITOR. Ctrl-D on an empty answer, 'q' or Ctrl-C end the practice with a
+    summary of the session (exit 0; 130 after Ctrl-C). Text typed while an answer is being graded is shown after
+    the report and offered as the start of the next answer: nothing typed is dropped unseen.
+
+    Example: grader practice --topic lora --record
+    """
     with _handled():
-
-        from rich.console import Console
-
         from grader.bank import load_bank
-        from grader.cli.terminal import take_typed_ahead
-        from grader.reports.terminal import print_text
         from grader.scoring.engine import Grader
 
         loaded = load_bank(bank)
         pool = _practice_pool(loaded, question, topic, seed)
-        grader = Grader(loaded, metrics=metrics)
-        console = Console(highlight=False)
-        carried: list[str] = []  # lines typed ahead, kept as the start of the next answer
-        for q in pool:
-            console.print(f"\n[bold]{q.id} ({q.difficulty}):[/] {q.question}", markup=True)
-            console.print("[dim]Your answer (empty line to finish, Ctrl-D to quit):[/]", markup=True)
-            lines = _read_answer_lines(console, carried)
-            carried = []
-            if lines is None:
-                return
-            attempt = grader.grade(q.id, "\n".join(lines))
-            print_text(attempt, console)
-            _record_history(record, history_db, "practice", [(None, attempt.to_dict())], source="practice")
-            last = q is pool[-1]
-            typed, ended = take_typed_ahead()
-            typed_lines = _typed_lines(typed)
-            if typed_lines:
-                console.print("\nYou typed this while your answer was being graded:", markup=False)
-                for line in typed_lines:
-                    console.print(f"  {line}", markup=False, highlight=False)
-                if last or ended:
-                    console.print("It was not used (" + ("that was the last question" if last else "Ctrl-D ended the "
-                                  "practice") + "); copy it from here if you need it.", markup=False)
-                    return
-                reply = _ask("Use it as the start of your next answer? [Y/n] ")
-                if reply is None:
-                    return
-                if reply.strip().lower() in _NO:
-                    console.print("Set aside, not used.", markup=False)
-                else:
-                    carried = typed_lines + ([reply] if reply.strip().lower() not in _YES else [])
-                    continue
-            elif ended:
-                return
-            if not last:
-                reply = _ask("Next question? [Y/n] ")
-                if reply is None or reply.strip().lower() in _NO:
-                    return
-                if reply.strip().lower() not in _YES:  # an answer where a yes or no was asked: never dropped
-                    carried = [reply]
-                    console.print("(kept as the first line of your next answer)", markup=False)
+        code = _Practice(Grader(loaded, metrics=metrics), pool, record, history_db).run()
+        if code:
+            raise typer.Exit(code)
 
 
 def _practice_pool(loaded, question: Optional[str], topic: Optional[str], seed: Optional[int]) -> list:
@@ -277,25 +286,151 @@ def _practice_pool(loaded, question: Optional[str], topic: Optional[str], seed: 
     return pool
 
 
-def _read_answer_lines(console, carried: list[str]) -> Optional[list[str]]:
-    """An answer typed at the terminal, starting with ``carried``; None when Ctrl-D ends the practice."""
-    lines = list(carried)
-    if lines:
-        console.print("[dim](it starts with what you typed earlier:)[/]", markup=True)
-        for line in lines:
-            console.print(line, markup=False, highlight=False)
-    while True:
-        try:
-            line = input()
-        except EOFError:
-            return lines or None
-        if not line.strip() and lines:
-            return lines
-        lines.append(line)
-
-
 _YES = ("", "y", "yes")
-_NO = ("n", "no", "q", "quit")
+_NO = ("n", "no")
+_NEXT = ("", "n", "next", "s", "skip", "y", "yes")
+_QUIT = ("q", "quit", "exit")
+
+
+class _Practice:
+    """One practice session at the terminal: ask, read, grade, report, offer what next; a summary at the end."""
+
+    def __init__(self, grader, pool: list, record: bool, history_db: Optional[Path]):
+        from rich.console import Console
+
+        from grader.cli.terminal import AnswerReader
+        from grader.mentor.session import Session
+
+        self.console = Console(highlight=False)
+        self.grader, self.pool, self.record, self.history_db = grader, pool, record, history_db
+        self.session = Session()
+        self.reader = AnswerReader(say=self._note)
+        self.carried: list[str] = []  # lines typed ahead (or given at a prompt), the start of the next answer
+        self.grading = ""  # an answer being graded: shown in the summary if Ctrl-C stops the grading
+        self.model_loaded = "bertscore" not in grader.metrics
+
+    def _note(self, text: str) -> None:
+        self.console.print(text, markup=False, style="dim")
+
+    def run(self) -> int:
+        """Practise until the questions run out or the learner stops; 0, or 130 after Ctrl-C (or SIGTERM)."""
+        from grader.errors import EXIT_INTERRUPTED
+
+        code = 0
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            sys.stdout.write("\n")  # off the line where the terminal echoed ^C
+            sys.stdout.flush()
+            code = EXIT_INTERRUPTED
+            self.session.unused += [self.grading, "\n".join(self.reader.lines)]
+        self.session.unused.append("\n".join(self.carried))
+        from grader.reports.terminal import print_session
+
+        print_session(self.session.summary(), self.console, interrupted=bool(code))
+        return code
+
+    def _loop(self) -> None:
+        index = 0
+        while index < len(self.pool):
+            question = self.pool[index]
+            report = self._attempt(question)
+            if report is None:  # Ctrl-D on an empty answer
+                return
+            choice = self._after(report, last=index == len(self.pool) - 1)
+            if choice == "quit":
+                return
+            if choice == "next":
+                index += 1
+
+    def _attempt(self, question):
+        """Ask, read and grade one answer; None when the learner ends the practice instead."""
+        from grader.cli.terminal import ANSWER_HELP
+        from grader.reports.terminal import print_text
+
+        self.console.print(f"\n[bold]{question.id} ({question.difficulty}):[/] {_escape(question.question)}",
+                           markup=True)
+        self._note(ANSWER_HELP)
+        if self.carried:
+            self._note("(it starts with what you typed earlier:)")
+            for line in self.carried:
+                self.console.print(line, markup=False, highlight=False)
+        lines = self.reader.read(self.carried)
+        self.carried, self.reader.lines = [], []  # read: no longer text that an interruption could lose
+        if lines is None:
+            return None
+        self.grading = "\n".join(lines)
+        if not self.model_loaded:
+            with self._status("Loading the language model (first answer only, a few seconds)..."):
+                self.grader.bert  # noqa: B018 - loads the model and the bank's reference encodings
+            self.model_loaded = True
+        with self._status("Grading your answer..."):
+            report = self.grader.grade(question.id, self.grading)
+        self.grading = ""
+        change = self.session.add(report)
+        print_text(report, self.console, model_answer=False, guide=len(self.session.attempts) == 1)
+        if change is not None:
+            self.console.print(f"Since your last try at {report.question_id}: {change:+.1f}", markup=False)
+        _record_history(self.record, self.history_db, "practice", [(None, report.to_dict())], source="practice")
+        return report
+
+    def _status(self, message: str):
+        """A spinner on a terminal; one plain line where the output is not one (piped, a dumb terminal)."""
+        import contextlib
+
+        if self.console.is_interactive:
+            return self.console.status(message)
+        self._note(message)
+        return contextlib.nullcontext()
+
+    def _after(self, report, last: bool) -> str:
+        """Text typed while grading, shown and offered; then what next: "next", "retry" or "quit"."""
+        from grader.cli.terminal import take_typed_ahead
+
+        typed, ended = take_typed_ahead()
+        lines = _typed_lines(typed)
+        if lines:
+            self.console.print("\nYou typed this while your answer was being graded:", markup=False)
+            for line in lines:
+                self.console.print(f"  {line}", markup=False, highlight=False)
+            if ended:
+                self.session.unused.append("\n".join(lines))
+                return "quit"
+            reply = _ask("Keep it as the start of your next answer? [Y/n] ")
+            if reply is None:
+                self.session.unused.append("\n".join(lines))
+                return "quit"
+            if reply.strip().lower() in _NO:
+                self.console.print("Set aside, not used.", markup=False)
+            else:
+                self.carried = lines + ([reply] if reply.strip().lower() not in _YES else [])
+        elif ended:
+            return "quit"
+        return self._menu(report, last)
+
+    def _menu(self, report, last: bool) -> str:
+        """Retry, the model answer (once), next (or finish after the last question), quit."""
+        from grader.reports.terminal import print_model_answer
+
+        shown = False
+        while True:
+            options = ["Enter: " + ("finish" if last else "next question"), "r: retry"]
+            options += [] if shown else ["m: model answer"]
+            reply = _ask(f"What next? ({', '.join(options + ['q: quit'])}) ")
+            word = None if reply is None else reply.strip().lower()
+            if word is None or word in _QUIT:
+                return "quit"
+            if word in ("m", "model") and not shown:
+                print_model_answer(report, self.console)
+                shown = True
+            elif word in ("r", "retry"):
+                return "retry"
+            elif word in _NEXT:
+                return "quit" if last else "next"
+            else:  # an answer where a choice was asked: never dropped
+                self.carried.append(reply)
+                self.console.print("(kept as the first line of your next answer)", markup=False)
+                return "retry" if last else "next"
 
 
 def _ask(prompt: str) -> Optional[str]:

@@ -304,7 +304,7 @@ def _agreement_text(data: dict) -> str:
 
 def _trend_word(slope: float | None) -> str:
     if slope is None:
-        return "–"
+        return "– (1 attempt)"
     arrow = "↑" if slope >= 0.5 else "↓" if slope <= -0.5 else "→"
     return f"{slope:+.1f}/attempt {arrow}"
 
@@ -313,7 +313,8 @@ def _trend_word(slope: float | None) -> str:
 def history(
     candidate: Annotated[Optional[str], typer.Option("--candidate", "-c", help="Only this candidate.",
                                                      show_default=False)] = None,
-    question: Annotated[Optional[str], typer.Option("--question", "-q", help="Only this question id (q09).",
+    question: Annotated[Optional[str], typer.Option("--question", "-q", help="Only this question: an id (q09), "
+                                                    "a number (9) or a piece of its text, as grade -q takes.",
                                                     show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
     output: OutputOption = None,
@@ -322,11 +323,13 @@ def history(
                           readable=False)]
     = None,
     force: ForceOption = False,
+    bank: BankOption = None,
 ):
     """Scores over time from the progress history, with a trend per candidate and question.
 
     Attempts are recorded by grade, practice and batch with --record (or GRADER_HISTORY=1). The trend is the
-    least-squares slope of the score per attempt; the sparkline uses the fixed 0-100 scale.
+    least-squares slope of the score per attempt, over attempts scored the same way (same metrics and weights):
+    a question scored several ways has a series, and a trend, for each. The sparkline uses the fixed 0-100 scale.
 
     Examples:
 
@@ -337,11 +340,13 @@ def history(
       grader history --candidate "Dana Lee" --format html -o progress.html
     """
     with _handled():
-        from grader.mentor.history import History, summarize
+        from grader.bank import load_bank
+        from grader.mentor.history import History, resolve_question_filter, summarize
         from grader.reports.model import dumps
 
         _check_format(fmt, ("text", "json", "html"))
         with History(history_db, create=False) as db:
+            question = resolve_question_filter(question, db.question_ids(), lambda: load_bank(bank))
             attempts = db.attempts(candidate, question)
             data = summarize(attempts, db.path, candidate, question)
         if fmt == "json":
@@ -361,13 +366,17 @@ def _history_text(data: dict) -> str:
     if not data["attempts"]:
         scope = " ".join(f"{k.replace('_id', '')} {v}" for k, v in data["filters"].items() if v)
         return f"no attempts recorded{' for ' + scope if scope else ''} in {data['database']}\n"
-    series = Table("candidate", "question", "attempts", "scores", "first", "last", "best", "trend",
-                   title="Progress (trend: least-squares slope per attempt)")
+    series = Table("candidate", "question", "scored with", "attempts", "scores", "first", "last", "best", "trend",
+                   title="Progress (trend: least-squares slope per attempt, over attempts scored the same way)")
     for s in data["series"]:
-        series.add_row(s["candidate"], s["question_id"], str(s["n"]), s["sparkline"], _num(s["first"]),
-                       _num(s["last"]), _num(s["best"]), _trend_word(s["slope"]))
-    attempts = Table("when (UTC)", "candidate", "question", "score", "band", "via", title="Attempts")
+        series.add_row(s["candidate"], s["question_id"], s.get("scoring", ""), str(s["n"]), s["sparkline"],
+                       _num(s["first"]), _num(s["last"]), _num(s["best"]), _trend_word(s["slope"]))
+    notes = "".join(f"note: {note}\n" for note in data.get("notes") or ())
+    attempts = Table("when (UTC)", "candidate", "question", "score", "band", "via", "scored with",
+                     title="Attempts")
     for a in data["attempts"]:
+        from grader.mentor.history import scoring_label
+
         attempts.add_row(a["recorded_at"], a["candidate"], a["question_id"], _num(a["score"]), a["band"],
-                         a["command"])
-    return _table_text(series) + _table_text(attempts)
+                         a["command"], scoring_label(a.get("metrics", ""), a.get("weights", "")))
+    return _table_text(series) + notes + _table_text(attempts)

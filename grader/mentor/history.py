@@ -42,6 +42,9 @@ MIGRATIONS = (
     );
     """,
     "CREATE INDEX attempts_by_candidate_question ON attempts (candidate, question_id, recorded_at, id);",
+    # How the score was made beyond the metrics: the weights file's hash (and a calibration's), so a trend
+    # compares only attempts scored the same way. Empty for attempts recorded before.
+    "ALTER TABLE attempts ADD COLUMN weights TEXT NOT NULL DEFAULT '';",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -58,6 +61,12 @@ class Attempt:
     source: str = ""
     grader_version: str = ""
     id: int | None = None
+    weights: str = ""  # the weights file's hash (+ a calibration's): with metrics, how the score was made
+
+    @property
+    def scoring(self) -> tuple[str, str]:
+        """How the score was made: (metrics, weights); attempts compare only when this is the same."""
+        return self.metrics, self.weights
 
 
 def recording_enabled(flag: bool) -> bool:
@@ -186,7 +195,7 @@ class History:
     def record(self, attempts: Iterable[Attempt]) -> int:
         """Insert attempts in one short transaction; returns how many were written."""
         rows = [(a.recorded_at, a.command, a.candidate, a.question_id, float(a.score), a.band, a.metrics,
-                 a.source, a.grader_version) for a in attempts]
+                 a.source, a.grader_version, a.weights) for a in attempts]
         if not rows:
             return 0
 
@@ -195,7 +204,7 @@ class History:
             try:
                 self.conn.executemany(
                     "INSERT INTO attempts (recorded_at, command, candidate, question_id, score, band, metrics, "
-                    "source, grader_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    "source, grader_version, weights) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
@@ -208,6 +217,17 @@ class History:
             raise OutputError(f"cannot record in the history database: {exc}", path=self.path) from None
         return len(rows)
 
+    def _weights_column(self) -> str:
+        """``weights``, or an empty text where a database opened read-only was never migrated to hold it."""
+        return "weights" if self._version() >= 3 else "''"
+
+    def question_ids(self) -> list[str]:
+        """The question ids attempts were recorded for."""
+        try:
+            return [row[0] for row in self.conn.execute("SELECT DISTINCT question_id FROM attempts ORDER BY 1")]
+        except sqlite3.Error as exc:
+            raise InputError(f"cannot read the history database: {exc}", path=self.path) from None
+
     def attempts(self, candidate: str | None = None, question_id: str | None = None) -> list[Attempt]:
         """Recorded attempts in the order they were made, optionally for one candidate and/or question."""
         where, params = [], []
@@ -218,7 +238,8 @@ class History:
             where.append("question_id = ? COLLATE NOCASE")
             params.append(question_id)
         sql = ("SELECT recorded_at, command, candidate, question_id, score, band, metrics, source, grader_version, "
-               "id FROM attempts" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY recorded_at, id")
+               f"id, {self._weights_column()} FROM attempts" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY recorded_at, id")
         try:
             rows = self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:  # a damaged page, a table of another layout
@@ -248,8 +269,17 @@ def attempts_from_reports(reports: Iterable[tuple[str | None, dict]], command: s
         signature = data.get("signature") or {}
         out.append(Attempt(recorded_at, command, candidate or default_candidate(), data["question_id"],
                            data["score"], data.get("band") or "", "+".join(signature.get("metrics", ())),
-                           source, signature.get("grader", "")))
+                           source, signature.get("grader", ""), weights=weights_key(signature)))
     return out
+
+
+def weights_key(signature: dict) -> str:
+    """The weights part of a report's signature as one short text: the weights file's hash, and a calibration's
+    checksum after a '+' when one was used."""
+    weights = signature.get("weights") or {}
+    calibration = weights.get("calibration") or {}
+    key = str(weights.get("sha256") or "")
+    return key + (f"+{str(calibration.get('checksum') or '')[:16]}" if calibration else "")
 
 
 def record_reports(reports: Iterable[tuple[str | None, dict]], command: str, *, db: str | Path | None = None,
@@ -281,20 +311,57 @@ def sparkline(values: list[float], top: float = 100.0) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, max(0, int(v / top * len(SPARKS))))] for v in values)
 
 
+def scoring_label(metrics: str, weights: str) -> str:
+    """How a score was made, in a few words: "keywords+rouge, weights f7d7f04d" ("weights not recorded" for
+    attempts recorded before grader kept them)."""
+    if not weights:
+        how = "weights not recorded"
+    else:
+        how = f"weights {weights[:8]}" + (" with a calibration" if "+" in weights else "")
+    return f"{metrics or 'metrics not recorded'}, {how}"
+
+
 def summarize(attempts: list[Attempt], database: str | Path, candidate: str | None = None,
               question_id: str | None = None) -> dict:
     """The history data model (schema: grader/data/schemas/history.schema.json): attempts and one series per
-    candidate and question, with its trend."""
-    groups: dict[tuple[str, str], list[Attempt]] = {}
+    candidate, question and way of scoring (metrics and weights), with its trend.
+
+    Scores made with other metrics or weights are on other scales (an answer graded with keywords and ROUGE only
+    and the same answer graded with BERTScore differ by tens of points), so a trend never mixes them: each way
+    of scoring is a series of its own, and ``notes`` says where one question was scored several ways.
+    """
+    groups: dict[tuple[str, str, tuple[str, str]], list[Attempt]] = {}
     for a in attempts:
-        groups.setdefault((a.candidate, a.question_id), []).append(a)
+        groups.setdefault((a.candidate, a.question_id, a.scoring), []).append(a)
+    ways: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for who, qid, scoring in groups:
+        ways.setdefault((who, qid), []).append(scoring)
     series = []
-    for (who, qid), items in sorted(groups.items()):
+    for (who, qid, scoring), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1],
+                                                                            kv[1][0].recorded_at, kv[1][0].id or 0)):
         scores = [a.score for a in items]
         trend = slope(scores)
         series.append({"candidate": who, "question_id": qid, "n": len(scores), "scores": scores,
                        "first": scores[0], "last": scores[-1], "best": max(scores),
-                       "slope": None if trend is None else round(trend, 4), "sparkline": sparkline(scores)})
+                       "slope": None if trend is None else round(trend, 4), "sparkline": sparkline(scores),
+                       "metrics": scoring[0], "weights": scoring[1], "scoring": scoring_label(*scoring)})
+    notes = [f"{who} / {qid}: scored {len(scorings)} ways ({'; '.join(scoring_label(*w) for w in scorings)}); "
+             "each has its own trend, since scores made differently do not compare"
+             for (who, qid), scorings in sorted(ways.items()) if len(scorings) > 1]
     return {"schema_version": REPORT_SCHEMA_VERSION, "database": str(database),
             "filters": {"candidate": candidate, "question_id": question_id},
-            "attempts": [asdict(a) for a in attempts], "series": series}
+            "attempts": [asdict(a) for a in attempts], "series": series, "notes": notes}
+
+
+def resolve_question_filter(spec: str | None, recorded: list[str], bank_loader) -> str | None:
+    """The question id ``history -q`` means: a recorded id as written (any case), else whatever ``grade -q``
+    accepts (an id, a number such as 9, a piece of the question's text) resolved in the bank ``bank_loader()``
+    returns. Errors are those of ``grade -q``."""
+    if spec is None:
+        return None
+    by_case = {qid.casefold(): qid for qid in recorded}
+    if spec.strip().casefold() in by_case:
+        return by_case[spec.strip().casefold()]
+    from grader.bank.resolve import resolve_question
+
+    return resolve_question(bank_loader(), spec)

@@ -46,27 +46,35 @@ def print_text(report: QuestionReport, console, *, model_answer: bool = True, gu
 
 def print_model_answer(report: QuestionReport, console) -> None:
     """The bank's reference answer and the rubric's key points, each marked covered (✓) or not (·)."""
+    if report.model_answer:
+        covered = {m.concept for m in report.keywords.matched} if report.keywords is not None else set()
+        print_reference(report.model_answer, report.key_points, console, covered)
+
+
+def print_reference(text: str, key_points, console, covered: set[str] | None = None) -> None:
+    """A model answer and its key points; with ``covered`` (concepts an answer made) each point is marked ✓ or ·,
+    without it (``grader questions --show``) every point is a plain bullet."""
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
-    if not report.model_answer:
-        return
-    covered = {m.concept for m in report.keywords.matched} if report.keywords is not None else set()
     console.print()
-    console.print(Text("Model answer", style="bold") + Text("  (compare it with yours)", style="dim"))
-    console.print(Padding(Text(report.model_answer.strip()), (0, 0, 0, 2), expand=False))
-    if report.key_points:
-        console.print(Text("Key points", style="bold") + Text("  (✓ in your answer)", style="dim"))
-        table = Table.grid(padding=(0, 1))
-        table.add_column(no_wrap=True)
-        table.add_column()
-        for point in report.key_points:
-            mark = "✓" if point.concept in covered else "·"
-            table.add_row(Text(f"  {mark}", style="green" if mark == "✓" else "dim"),
-                          Text(point.concept, style="bold") + Text(" (essential)" if point.required else "",
-                                                                   style="dim") + Text(f": {point.point}"))
-        console.print(table)
+    console.print(Text("Model answer", style="bold")
+                  + Text("  (compare it with yours)" if covered is not None else "", style="dim"))
+    console.print(Padding(Text(text.strip()), (0, 0, 0, 2), expand=False))
+    if not key_points:
+        return
+    console.print(Text("Key points", style="bold") + Text("  (✓ in your answer)" if covered is not None else "",
+                                                         style="dim"))
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column()
+    for point in key_points:
+        mark = "•" if covered is None else "✓" if point.concept in covered else "·"
+        table.add_row(Text(f"  {mark}", style="green" if mark == "✓" else "dim"),
+                      Text(point.concept, style="bold") + Text(" (essential)" if point.required else "",
+                                                               style="dim") + Text(f": {point.point}"))
+    console.print(table)
 
 
 def print_guide(console, kind: str, shown: tuple[str, ...] | None = None) -> None:
