@@ -63,11 +63,15 @@ def _install_error_handlers(app) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request, exc: RequestValidationError):
-        first = (exc.errors() or [{}])[0]
+        errors = exc.errors() or [{}]
+        # An unknown field first: a misspelt one ("answr") also makes the right one missing.
+        first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
         kind = first.get("type", "")
         field = _field(first.get("loc", ()))
         if kind == "extra_forbidden":
-            message = f"unknown field {field!r}; this endpoint takes only the documented fields (see /docs)"
+            missing = [_field(e.get("loc", ())) for e in errors if e.get("type") == "missing"]
+            message = (f"unknown field {field!r}; this endpoint takes only the documented fields (see /docs)"
+                       + (f"; missing: {', '.join(repr(m) for m in missing)}" if missing else ""))
         elif kind == "json_invalid":
             message, field = "the body is not valid JSON", None
         elif kind == "missing":
