@@ -78,20 +78,28 @@ def expand_inputs(paths: Iterable[str], exclude: Iterable[str | Path] = (),
 def _not_a_transcript(path: Path) -> str | None:
     """Why a folder walk passes over ``path``, or None for a transcript file."""
     name = path.name.lower()
-    reasons = ((name.startswith("."), "hidden file"),
-               (path.suffix.lower() not in TRANSCRIPT_SUFFIXES, f"not a transcript type ({path.suffix or 'none'})"),
-               (name == "readme.md", "a README"), (name.startswith("expected"), "expected results (expected*)"),
-               (name.startswith("answer-"), "a single answer (answer-*): grade it with grade --answer-file"))
-    return next((why for hit, why in reasons if hit), None)
+    if path.name.startswith("."):
+        return "hidden file"
+    if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
+        return f"not a transcript type ({path.suffix or 'no extension'})"
+    if name == "readme.md":
+        return "a README"
+    if name.startswith("expected"):
+        return "expected results, not a transcript (expected*)"
+    if name.startswith("answer-"):
+        return "a single practice answer (answer-*): grade it with 'grader grade --answer-file'"
+    return None
 
 
 def skipped_lines(skipped: list[tuple[Path, str]], limit: int = 10) -> list[str]:
     """What a folder walk passed over, one line per file (at most ``limit``, then a count), for the terminal."""
-    from grader.reports.guide import plural
-
-    lines = [f"skipped {plural(len(skipped), 'file')} in the input folders:"] if skipped else []
+    if not skipped:
+        return []
+    lines = [f"skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} in the input folders:"]
     lines += [f"  {path}: {reason}" for path, reason in skipped[:limit]]
-    return lines + ([f"  ... and {len(skipped) - limit} more"] if len(skipped) > limit else [])
+    if len(skipped) > limit:
+        lines.append(f"  ... and {len(skipped) - limit} more")
+    return lines
 
 
 #: Report stems a transcript report may not take: batch writes these files itself.
@@ -201,22 +209,12 @@ class BatchResult:
     failures: list[GraderError]
     signature: dict
 
-    def summary(self) -> dict:
-        per_question: dict[str, list[float]] = {}
-        per_candidate = []
-        for t in self.transcripts:
-            data = t.to_dict(self.signature)
-            graded = [a for a in data["answers"] if a.get("question_id") and a.get("score") is not None]
-            for answer in graded:
-                per_question.setdefault(answer["question_id"], []).append(answer["score"])
-            per_candidate.append({"candidate": data["candidate"], "source": data["source"],
-                                  "overall_score": data["overall_score"], "answers_graded": len(graded),
-                                  "unmatched_turns": len(data["unmatched"])})
-        questions = {qid: {"n": len(v), "mean": round(mean(v), 2), "min": min(v), "max": max(v)}
-                     for qid, v in sorted(per_question.items())}
-        return {"schema_version": REPORT_SCHEMA_VERSION, "transcripts": len(self.transcripts),
-                "failed": [f.one_line() for f in self.failures], "per_question": questions,
-                "per_candidate": per_candidate, "signature": self.signature}
+    def summary(self, topics: dict[str, tuple[str, ...]] | None = None) -> dict:
+        """The cohort summary (grader.reports.cohort) of the transcripts as graded, without files or reviews."""
+        from grader.reports.cohort import summarise
+
+        return summarise([t.to_dict(self.signature) for t in self.transcripts],
+                         failed=[f.one_line() for f in self.failures], signature=self.signature, topics=topics)
 
 
 def run_batch(paths: Iterable[str], grader, input_format: str | None = None, candidate: str | None = None,
@@ -466,12 +464,16 @@ class ReportFolder:
     def write_summary(self, result: BatchResult) -> None:
         """summary.json and summary.md always; summary.html or answers.csv with those formats."""
         from grader.io import write_atomic
+        from grader.reports.cohort import summarise
         from grader.reports.markdown import summary_markdown
         from grader.reports.model import dumps
 
         result.transcripts[:] = [t for t in result.transcripts if id(t) not in self.unwritten]
         reports = [self.written.get(id(t)) or t.to_dict(result.signature) for t in result.transcripts]
-        summary = result.summary()
+        summary = summarise(reports, failed=[f.one_line() for f in result.failures], signature=result.signature,
+                            files=[f"{t.name}.json" if (self.output_dir / f"{t.name}.json").is_file() else None
+                                   for t in result.transcripts], topics=self.topics)
+        summary["report_format"] = self.fmt  # the transcript reports' format beside their JSON (for links)
         write_atomic(self.output_dir / "summary.json", dumps(summary))
         write_atomic(self.output_dir / "summary.md", summary_markdown(summary))
         if self.fmt == "html":

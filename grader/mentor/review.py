@@ -101,7 +101,8 @@ def save_review(source, target, pick: Target, *, grade: float, note: str, review
     """Add one review and write the report at once: read ``source`` afresh, add, write ``target`` atomically.
 
     All of it happens under a lock (:func:`grader.io.locked`), so reviews saved at the same time by other
-    processes are read back and kept, never overwritten. Returns the report as written.
+    processes are read back and kept, never overwritten. A transcript's cohort summary beside it follows
+    (:func:`refresh_summary`). Returns the report as written.
     """
     from grader.io import locked, write_atomic
     from grader.reports.model import dumps
@@ -111,4 +112,40 @@ def save_review(source, target, pick: Target, *, grade: float, note: str, review
         kind, data = load_report(source, kinds=("question", "transcript"))
         data = add_review(kind, data, pick, grade=grade, note=note, reviewer=reviewer, reviewed_at=reviewed_at)
         write_atomic(target, dumps(data))
+        if kind == "transcript":
+            refresh_summary(target, data)
     return data
+
+
+def refresh_summary(report_path, report: dict):
+    """Keep the cohort summary beside a reviewed transcript report in step (its mentor grades), and its page.
+
+    ``summary.json`` in the report's folder is rewritten when it lists this report (``per_candidate[].report``),
+    and ``summary.html`` beside it re-rendered when there is one. A summary that does not list the report (an
+    older one, another batch's, or no summary at all) is left as it is. Returns the summary's path when it was
+    updated, else None. Call it under :func:`grader.io.locked` on the folder.
+    """
+    from pathlib import Path
+
+    from grader.errors import GraderError
+    from grader.io import write_atomic
+    from grader.reports.cohort import refresh
+    from grader.reports.model import dumps
+    from grader.reports.render import render
+    from grader.reports.schemas import load_report
+
+    path = Path(report_path).parent / "summary.json"
+    if not path.is_file():
+        return None
+    try:
+        _, summary = load_report(path, kinds=("summary",))
+    except GraderError:  # not a summary this grader can read: not ours to rewrite
+        return None
+    updated = refresh(summary, Path(report_path).name, report)
+    if updated is None:
+        return None
+    write_atomic(path, dumps(updated))
+    page = path.with_suffix(".html")
+    if page.is_file():
+        write_atomic(page, render("summary", updated, "html"))
+    return path

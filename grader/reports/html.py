@@ -1,39 +1,47 @@
 """Self-contained HTML reports: one file, CSS inline, charts as inline SVG, no script, nothing fetched.
 
 The pages are Jinja2 templates in ``grader/reports/templates/`` (a designer changes a page there, not here);
-this module only prepares what they show: the report's rows (:mod:`grader.reports.views`) and the geometry of
-the charts. The template environment escapes every value (``autoescape``) and refuses a name it does not
-know (``StrictUndefined``), so candidate text is shown as text, never as markup, without each place having to
-remember it. A Content-Security-Policy that allows no script and no network is a second guard. Charts are laid
-out in percent so they stay legible from a phone to a wide screen.
+this module only prepares what they show: the report's rows (:mod:`grader.reports.views`), the cohort grid
+(:mod:`grader.reports.cohort`) and the charts' geometry (:mod:`grader.reports.charts`). The template environment
+escapes every value (``autoescape``) and refuses a name it does not know (``StrictUndefined``), so candidate text
+is shown as text, never as markup, without each place having to remember it. A Content-Security-Policy that
+allows no script and no network is a second guard. Times are shown in the local time of whoever renders.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
+from grader.clock import local_time
+from grader.reports.charts import (
+    MENTOR_COLOUR,
+    METRIC_COLOUR,
+    Bar,
+    bar_chart,
+    score_colour,
+    time_chart,
+    truncate,
+)
+from grader.reports.cohort import attention, candidate_attention
+from grader.reports.guide import guide_entries, guide_title, plural, shown_metrics
 from grader.reports.views import (
+    METRICS,
     answer_rows,
     highlight_spans,
-    mean_metric_bars,
-    metric_bars,
     orphan_rows,
     row_topic_scores,
-    summary_topic_scores,
     topic_coverage,
     transcript_overview,
 )
 
 TEMPLATES = Path(__file__).with_name("templates")
-BAND_COLOURS = {"Excellent": "#1a7f37", "Good": "#4c9a2a", "Partial": "#b7791f", "Weak": "#c2410c",
-                "Missing": "#b91c1c"}
-NEUTRAL = "#6b7280"
-METRIC_COLOUR = "#2f6db5"
-MENTOR_COLOUR = "#7c3aed"
-ROW = 28  # px per chart row
-SHORT_LABEL = 14  # characters of a bar label on a narrow screen
-TICKS = (0, 0.25, 0.5, 0.75, 1.0)
+#: Topics of fewer answers than this are left out of the cohort's topic chart (one answer says little).
+MIN_TOPIC_ANSWERS = 3
+#: Answers listed under "look at these first" on the cohort page.
+WORKLIST = 12
+_PLAIN_FILE = re.compile(r"^[^/\\:]+\.json$")  # a report beside the summary: linked, nothing else
 
 
 def _num(value, digits: int = 1) -> str:
@@ -44,14 +52,6 @@ def _signed(value) -> str:
     return "–" if value is None else f"{value:+.1f}"
 
 
-def _band_colour(band) -> str:
-    return BAND_COLOURS.get(band or "", NEUTRAL)
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 @lru_cache(maxsize=1)
 def environment():
     """The template environment: autoescaping, strict about unknown names, None shown as nothing."""
@@ -60,8 +60,9 @@ def environment():
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       finalize=lambda value: "" if value is None else value)
-    env.filters.update(num=_num, signed=_signed, cut=_truncate, band_colour=_band_colour)
-    env.globals.update(metric_colour=METRIC_COLOUR, mentor_colour=MENTOR_COLOUR)
+    env.filters.update(num=_num, signed=_signed, cut=truncate, colour=score_colour, plural=plural,
+                       tint=lambda score: score_colour(score, light=True), when=local_time)
+    env.globals.update(metric_colour=METRIC_COLOUR, mentor_colour=MENTOR_COLOUR, guide_title=guide_title())
     return env
 
 
@@ -69,91 +70,35 @@ def _render(template: str, **context) -> str:
     return environment().get_template(template).render(**context)
 
 
-# --------------------------------------------------------------------------- charts
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value: float | None
-    colour: str = METRIC_COLOUR
-    text: str = ""  # shown right of the bar; default: the value
-    marker: float | None = None  # the mentor's grade, drawn as a tick
-    low: float | None = None  # a min-max range, drawn as a whisker
-    high: float | None = None
-    tooltip: str = ""
-    short_label: str = ""  # for narrow screens (default: the label cut to SHORT_LABEL characters)
-
-
-def _pct(value: float, top: float, left: float, width: float) -> float:
-    share = min(max(value / top, 0.0), 1.0) if top else 0.0
-    return round(left + share * width, 3)
-
-
-def bar_chart(bars: list[Bar], *, title: str, top: float = 100.0, label_chars: int = 22) -> dict:
-    """Horizontal bars in percent coordinates (label column, bar area, value column), for ``charts.bar_chart``."""
-    left, width = 32.0, 46.0  # bar area, % of the chart width; the value column gets the last 22 %
-    height = ROW * len(bars) + 18
-    rows = []
-    for i, bar in enumerate(bars):
-        y = i * ROW
-        mid = y + ROW / 2
-        long, short = _truncate(bar.label, label_chars), _truncate(bar.short_label or bar.label, SHORT_LABEL)
-        row = {"tip": bar.tooltip or f"{bar.label}: {bar.text or _num(bar.value, 2)}", "long": long,
-               "short": None if short == long else short, "text_y": mid + 4, "colour": bar.colour,
-               "text": bar.text or _num(bar.value, 2 if top <= 1 else 1), "rect": None, "whisker": None,
-               "marker": None}
-        if bar.value is not None:
-            end = _pct(bar.value, top, left, width)
-            row["rect"] = {"y": y + 6, "width": round(max(end - left, 0.0), 3), "height": ROW - 12}
-        if bar.low is not None and bar.high is not None:
-            row["whisker"] = {"lo": _pct(bar.low, top, left, width), "hi": _pct(bar.high, top, left, width),
-                              "mid": mid, "top": mid - 5, "bottom": mid + 5}
-        if bar.marker is not None:
-            row["marker"] = {"x": _pct(bar.marker, top, left, width), "y1": y + 2, "y2": y + ROW - 2}
-        rows.append(row)
-    ticks = [{"x": _pct(t * top, top, left, width), "label": f"{t * top:g}"} for t in TICKS]
-    return {"title": title, "height": height, "left": left, "axis_bottom": height - 16, "tick_y": height - 3,
-            "ticks": ticks, "rows": rows}
-
-
-def line_chart(points: list[float], *, title: str, top: float = 100.0, height: int = 150) -> dict:
-    """Scores over attempts: a polyline of segments in percent coordinates, with the 0/50/100 grid."""
-    left, width, pad = 6.0, 91.0, 14
-    inner = height - 2 * pad
-
-    def xy(i: int, value: float) -> tuple[float, float]:
-        x = left + (width * i / (len(points) - 1) if len(points) > 1 else width / 2)
-        y = pad + inner * (1 - min(max(value / top, 0.0), 1.0))
-        return round(x, 3), round(y, 2)
-
-    coords = [xy(i, v) for i, v in enumerate(points)]
-    return {"title": title, "height": height, "left": left, "right": left + width,
-            "grid": [{"y": pad + inner * (1 - tick / top), "label": tick} for tick in (0, 50, 100)],
-            "segments": list(zip(coords, coords[1:])),
-            "points": [{"x": x, "y": y, "value": v, "number": i} for i, ((x, y), v) in enumerate(zip(coords, points), 1)],
-            "numbered": len(points) <= 24}
-
-
-def _metric_chart(pairs: list[tuple[str, float]], title: str) -> dict:
-    return bar_chart([Bar(label, value, METRIC_COLOUR, text=f"{value:.2f}") for label, value in pairs],
-                     title=title, top=1.0)
-
-
-def _topic_bars(coverage: list[dict]) -> list[Bar]:
-    return [Bar(t["topic"] + (f" ({t['answered']}/{t['in_bank']})" if t["in_bank"] else ""), t["mean_score"],
-                METRIC_COLOUR, text=f"{t['mean_score']:.1f}",
-                short_label=_truncate(t["topic"], 9) + (f" {t['answered']}/{t['in_bank']}" if t["in_bank"] else ""),
-                tooltip=f"{t['topic']}: mean score {t['mean_score']:.1f} over {t['answered']} question(s) answered"
-                        + (f" of {t['in_bank']} in the bank" if t["in_bank"] else ""))
-            for t in coverage]
-
-
-def _topic_chart(scores: list[tuple[str, float, int]], topics: dict, label_chars: int = 22) -> dict:
-    return bar_chart(_topic_bars(topic_coverage(scores, topics)), title="Coverage by topic", label_chars=label_chars)
-
-
 # --------------------------------------------------------------------------- what the pages show
+
+
+def _metric_chart(row_or_rows, title: str) -> dict:
+    """The metrics that ran, for one answer (a row) or the mean over answers (a list of rows), each shown in
+    [0, 1]: rescaled BERTScore dips below 0 for text less alike than unrelated text, shown as 0, and an empty
+    answer has no meaning to compare at all."""
+    rows = row_or_rows if isinstance(row_or_rows, list) else [row_or_rows]
+    bars = []
+    for key, label in METRICS:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        if not values:
+            continue
+        if key.startswith("bertscore") and not any(r["answer"].strip() for r in rows):
+            bars.append(Bar(label, None, text="–", tooltip=f"{label}: no answer to compare"))
+            continue
+        value = max(0.0, sum(values) / len(values))
+        bars.append(Bar(label, value, METRIC_COLOUR, text=f"{value:.2f}"))
+    return bar_chart(bars, title=title, top=1.0)
+
+
+def _topic_chart(coverage: list[dict], label_chars: int = 22) -> dict:
+    bars = [Bar(t["topic"] + (f" ({t['answered']}/{t['in_bank']})" if t["in_bank"] else ""), t["mean_score"],
+                METRIC_COLOUR, text=f"{t['mean_score']:.1f}",
+                short_label=truncate(t["topic"], 9) + (f" {t['answered']}/{t['in_bank']}" if t["in_bank"] else ""),
+                tooltip=f"{t['topic']}: mean score {t['mean_score']:.1f} over {plural(t['answered'], 'question')} "
+                        "answered" + (f" of {t['in_bank']} in the bank" if t["in_bank"] else ""))
+            for t in coverage]
+    return bar_chart(bars, title="Coverage by topic", label_chars=label_chars)
 
 
 def _segments(row: dict) -> list[tuple[str, str | None, str | None]]:
@@ -166,8 +111,20 @@ def _segments(row: dict) -> list[tuple[str, str | None, str | None]]:
     return [piece for piece in out if piece[0]]
 
 
-def _answer(row: dict) -> dict:
-    return {**row, "segments": _segments(row), "empty": not row["answer"].strip()}
+def _model_answer(entry: dict, row: dict) -> dict | None:
+    """The bank's reference answer and the rubric's key points (``model_answer``, absent in older reports),
+    each point marked when the answer made it."""
+    model = entry.get("model_answer")
+    if not model:
+        return None
+    said = {m["concept"] for m in row["matched"]}
+    return {"text": model.get("text", ""),
+            "key_points": [{**k, "made": k.get("concept") in said} for k in model.get("key_points") or ()]}
+
+
+def _answer(row: dict, entry: dict) -> dict:
+    return {**row, "segments": _segments(row), "empty": not row["answer"].strip(),
+            "model": _model_answer(entry, row), "chart": _metric_chart(row, "Metric breakdown")}
 
 
 def _signature_line(signature: dict) -> str:
@@ -179,62 +136,144 @@ def _signature_line(signature: dict) -> str:
         return "signature incomplete"
 
 
-def _common(data: dict, topics: dict) -> dict:
-    return {"orphans": orphan_rows(data, topics), "signature": _signature_line(data["signature"])}
+def _common(kind: str, data: dict, topics: dict, shown: tuple[str, ...] | None = None) -> dict:
+    return {"orphans": orphan_rows(data, topics), "signature": _signature_line(data["signature"]),
+            "guide": guide_entries(kind, shown)}
 
 
 # --------------------------------------------------------------------------- pages
 
 
 def question_html(data: dict, topics: dict) -> str:
-    row = _answer(answer_rows("question", data, topics)[0])
-    return _render("question.html.j2", row=row, metrics=_metric_chart(metric_bars(row), "Metric breakdown"),
-                   coverage=_topic_chart(row_topic_scores([row]), topics), **_common(data, topics))
+    row = _answer(answer_rows("question", data, topics)[0], data)
+    coverage = _topic_chart(topic_coverage(row_topic_scores([row]), topics))
+    return _render("question.html.j2", row=row, coverage=coverage, **_common("question", data, topics,
+                                                                             shown_metrics(data)))
 
 
 def transcript_html(data: dict, topics: dict) -> str:
     rows = answer_rows("transcript", data, topics)
-    graded = [_answer(r) for r in rows if r["score"] is not None]
-    score_bars = [Bar(f"{r['number']}. {r['question_id']}", r["score"], _band_colour(r["band"]),
+    graded = [_answer(r, data["answers"][r["number"] - 1]) for r in rows if r["score"] is not None]
+    score_bars = [Bar(f"{r['number']}. {r['question_id']}", r["score"], score_colour(r["score"]),
                       text=_num(r["score"]) + (f" / {_num(r['mentor_grade'])}" if r["mentor_grade"] is not None
                                                else ""),
                       marker=r["mentor_grade"], tooltip=f"{r['question_id']}: {r['question']}") for r in graded]
     charts = {"scores": bar_chart(score_bars, title="Score per question"),
-              "metrics": _metric_chart(mean_metric_bars(graded), "Metric breakdown"),
-              "coverage": _topic_chart(row_topic_scores(graded), topics, label_chars=36),
-              "answers": {r["number"]: _metric_chart(metric_bars(r), "Metric breakdown") for r in graded}}
+              "metrics": _metric_chart(graded, "Metric breakdown") if graded else bar_chart([], title="Metrics"),
+              "coverage": _topic_chart(topic_coverage(row_topic_scores(graded), topics), label_chars=36)}
     return _render("transcript.html.j2", info=transcript_overview(data, rows), rows=rows, graded=graded,
                    charts=charts, reviewed=any(r["mentor_grade"] is not None for r in graded),
-                   unmatched=data.get("unmatched") or [], **_common(data, topics))
+                   unmatched=data.get("unmatched") or [], **_common("transcript", data, topics))
+
+
+def _report_link(summary: dict, candidate: dict) -> str | None:
+    """Where the cohort page links a candidate: their HTML report when the batch wrote HTML, else the JSON."""
+    report = candidate.get("report")
+    if not report or not _PLAIN_FILE.match(report):
+        return None
+    return quote(report[: -len(".json")] + ".html" if summary.get("report_format") == "html" else report)
+
+
+def _reasons(cell: dict) -> list[str]:
+    """Why an answer is on the mentor's list, in plain words."""
+    out = []
+    if cell.get("mentor_grade") is not None:
+        out.append(f"mentor {_num(cell['mentor_grade'])} vs automatic {_num(cell['score'])} "
+                   f"({_signed(cell['mentor_grade'] - cell['score'])})")
+    out += [f"misconception: {name}" for name in cell.get("misconceptions") or ()]
+    out += [f"contradicts: {fact}" for fact in cell.get("contradictions") or ()]
+    if cell.get("mentor_grade") is None:
+        out.append("not reviewed yet")
+    return out
+
+
+def _cohort_grid(data: dict) -> tuple[list[dict], list[dict]]:
+    """The candidates in the order a mentor should look at them, each with their cells by question id, and the
+    answers to look at first (disagreements, flagged, unreviewed)."""
+    questions = data["per_question"]
+    candidates, cells = [], []
+    for c in sorted(data["per_candidate"], key=candidate_attention):
+        link = _report_link(data, c)
+        name = c["candidate"] or Path(c["source"]).name
+        by_question: dict[str, list[dict]] = {}
+        for cell in c.get("answers") or ():
+            q = questions.get(cell["question_id"]) or {}
+            item = {**cell, "candidate": name, "href": f"{link}#a{cell['number']}" if link else None,
+                    "flagged": bool(cell.get("misconceptions") or cell.get("contradictions")),
+                    "reasons": _reasons(cell), "question": q.get("question", ""),
+                    "tip": "; ".join([f"{cell['question_id']}: {q.get('question', '')} — automatic "
+                                      f"{_num(cell['score'])} ({cell.get('band') or 'no band'})",
+                                      *([f"reviewed by {cell['reviewer']}, {local_time(cell['reviewed_at'])}"]
+                                        if cell.get("mentor_grade") is not None else []), *_reasons(cell)]),
+                    "difference": None if cell.get("mentor_grade") is None else cell["mentor_grade"] - cell["score"]}
+            by_question.setdefault(cell["question_id"], []).append(item)
+            cells.append(item)
+        candidates.append({**c, "name": name, "href": link, "cells": by_question})
+    worklist = [c for c in sorted(cells, key=attention) if attention(c)[0] < 3][:WORKLIST]
+    return candidates, worklist
+
+
+def _cohort_topics(data: dict, topics: dict) -> list[dict]:
+    """Coverage by topic over the cohort, for topics with at least MIN_TOPIC_ANSWERS answers."""
+    tags = {qid: tuple(q.get("topics") or topics.get(qid, ())) for qid, q in data["per_question"].items()}
+    answers: dict[str, int] = {}
+    for qid, q in data["per_question"].items():
+        for tag in tags[qid] or ("untagged",):
+            answers[tag] = answers.get(tag, 0) + q["n"]
+    coverage = topic_coverage([(qid, q["mean"], q["n"]) for qid, q in data["per_question"].items()],
+                              {**topics, **tags})
+    return [{**t, "answers": answers.get(t["topic"], 0)} for t in coverage
+            if answers.get(t["topic"], 0) >= MIN_TOPIC_ANSWERS]
 
 
 def summary_html(data: dict, topics: dict) -> str:
-    candidates = data["per_candidate"]
     questions = data["per_question"]
-    scored = [c["overall_score"] for c in candidates if c["overall_score"] is not None]
-    cand_bars = [Bar(c["candidate"] or Path(c["source"]).name, c["overall_score"], METRIC_COLOUR,
-                     tooltip=f"{c['candidate'] or '?'} ({c['source']}): {c['answers_graded']} answers")
-                 for c in candidates]
-    q_bars = [Bar(f"{qid} (n={q['n']})", q["mean"], METRIC_COLOUR, low=q["min"], high=q["max"],
-                  text=f"{q['mean']:.1f}", tooltip=f"{qid}: mean {q['mean']:.1f}, min {q['min']:.1f}, "
-                                                                f"max {q['max']:.1f}, {q['n']} answers")
+    scored = [c["overall_score"] for c in data["per_candidate"] if c["overall_score"] is not None]
+    q_bars = [Bar(f"{qid} (n={q['n']})", q["mean"], score_colour(q["mean"]), low=q["min"], high=q["max"],
+                  marker=q.get("mentor_mean"), text=f"{q['mean']:.1f}",
+                  tooltip=f"{qid}: {q.get('question') or ''} mean {q['mean']:.1f}, min {q['min']:.1f}, "
+                          f"max {q['max']:.1f}, {plural(q['n'], 'answer')}"
+                          + (f"; mentor mean {q['mentor_mean']:.1f}" if q.get("mentor_mean") is not None else ""))
               for qid, q in questions.items()]
-    charts = {"candidates": bar_chart(cand_bars, title="Candidates: overall score"),
-              "questions": bar_chart(q_bars, title="Questions: mean score"),
-              "coverage": _topic_chart(summary_topic_scores(data), topics, label_chars=36)}
-    return _render("summary.html.j2", data=data, candidates=candidates, questions=questions, topics=topics,
-                   charts=charts, answers=sum(q["n"] for q in questions.values()),
+    cohort_topics = _cohort_topics(data, topics)
+    candidates, worklist = _cohort_grid(data)
+    cells = [cell for c in candidates for group in c["cells"].values() for cell in group]
+    return _render("summary.html.j2", data=data, candidates=candidates, worklist=worklist, questions=questions,
+                   topics={qid: tuple(q.get("topics") or topics.get(qid, ())) for qid, q in questions.items()},
+                   grid=any(c.get("answers") is not None for c in data["per_candidate"]),
+                   charts={"questions": bar_chart(q_bars, title="Questions: mean score"),
+                           "coverage": _topic_chart(cohort_topics, label_chars=36) if cohort_topics else None},
+                   answers=sum(q["n"] for q in questions.values()), reviewed=sum(
+                       1 for c in cells if c.get("mentor_grade") is not None),
                    cohort_mean=sum(scored) / len(scored) if scored else None, scored=len(scored),
+                   min_topic_answers=MIN_TOPIC_ANSWERS, guide=guide_entries("summary"),
                    signature=_signature_line(data["signature"]))
 
 
+def _history_cards(data: dict) -> list[dict]:
+    """One card per candidate: a dated chart with a line per question, and each question's figures."""
+    times: dict[tuple[str, str], list[tuple[str, float, str]]] = {}
+    for a in data["attempts"]:
+        tip = f"{a['question_id']} · {local_time(a['recorded_at'])}: {a['score']:.1f} ({a['band']})"
+        times.setdefault((a["candidate"], a["question_id"]), []).append((a["recorded_at"], a["score"], tip))
+    cards: dict[str, dict] = {}
+    for s in data["series"]:
+        card = cards.setdefault(s["candidate"], {"candidate": s["candidate"], "series": []})
+        trend = "–" if s["slope"] is None else f"{s['slope']:+.2f} points per attempt"
+        card["series"].append({**s, "trend": trend, "points": times.get((s["candidate"], s["question_id"]), [])})
+    for card in cards.values():
+        chart = time_chart([{"label": s["question_id"], "points": s["points"]} for s in card["series"]],
+                           title=f"{card['candidate']}: score over time, one line per question")
+        for s, line in zip(card["series"], chart["lines"]):
+            s["colour"] = line["colour"]
+        card["chart"] = chart
+    return list(cards.values())
+
+
 def history_html(data: dict) -> str:
-    """The progress history (grader history --format json data) as a page with one chart per series."""
+    """The progress history (grader history --format json data): a dated chart per candidate."""
     scope = ", ".join(f"{k.replace('_id', '')} {v}" for k, v in data["filters"].items() if v) or "all attempts"
-    series = [{**s, "trend": "–" if s["slope"] is None else f"{s['slope']:+.2f} points per attempt",
-               "chart": line_chart(s["scores"], title=f"{s['candidate']} {s['question_id']} scores")}
-              for s in data["series"]]
-    return _render("history.html.j2", data=data, scope=scope, series=series)
+    return _render("history.html.j2", data=data, scope=scope, cards=_history_cards(data))
 
 
 def render_html(kind: str, data: dict, topics: dict | None = None) -> str:
