@@ -78,28 +78,20 @@ def expand_inputs(paths: Iterable[str], exclude: Iterable[str | Path] = (),
 def _not_a_transcript(path: Path) -> str | None:
     """Why a folder walk passes over ``path``, or None for a transcript file."""
     name = path.name.lower()
-    if path.name.startswith("."):
-        return "hidden file"
-    if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
-        return f"not a transcript type ({path.suffix or 'no extension'})"
-    if name == "readme.md":
-        return "a README"
-    if name.startswith("expected"):
-        return "expected results, not a transcript (expected*)"
-    if name.startswith("answer-"):
-        return "a single practice answer (answer-*): grade it with 'grader grade --answer-file'"
-    return None
+    reasons = ((name.startswith("."), "hidden file"),
+               (path.suffix.lower() not in TRANSCRIPT_SUFFIXES, f"not a transcript type ({path.suffix or 'none'})"),
+               (name == "readme.md", "a README"), (name.startswith("expected"), "expected results (expected*)"),
+               (name.startswith("answer-"), "a single answer (answer-*): grade it with grade --answer-file"))
+    return next((why for hit, why in reasons if hit), None)
 
 
 def skipped_lines(skipped: list[tuple[Path, str]], limit: int = 10) -> list[str]:
     """What a folder walk passed over, one line per file (at most ``limit``, then a count), for the terminal."""
-    if not skipped:
-        return []
-    lines = [f"skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} in the input folders:"]
+    from grader.reports.guide import plural
+
+    lines = [f"skipped {plural(len(skipped), 'file')} in the input folders:"] if skipped else []
     lines += [f"  {path}: {reason}" for path, reason in skipped[:limit]]
-    if len(skipped) > limit:
-        lines.append(f"  ... and {len(skipped) - limit} more")
-    return lines
+    return lines + ([f"  ... and {len(skipped) - limit} more"] if len(skipped) > limit else [])
 
 
 #: Report stems a transcript report may not take: batch writes these files itself.
