@@ -278,3 +278,25 @@ def test_history_has_a_dated_chart_per_candidate_with_a_line_per_question(utc):
         assert body.count("<line") == len(xs) - 1
     ticks = re.findall(r'class="tick">([^<]*)</text>', learner)
     assert {"3 Mar", "5 Mar", "7 Mar", "9 Mar"} <= set(ticks)
+
+
+def test_history_keeps_apart_scores_made_differently(tmp_path, utc):
+    """A question scored with other metrics is another line (its scores are on another scale), dots not mixed."""
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    db = tmp_path / "h.sqlite3"
+    runs = [("2025-03-01T09:00:00Z", "keywords,rouge"), ("2025-03-02T09:00:00Z", "keywords"),
+            ("2025-03-03T09:00:00Z", "keywords,rouge")]
+    for when, metrics in runs:
+        result = CliRunner().invoke(app, ["grade", "-q", "q09", "--answer", "LoRA learns a low-rank update BA.",
+                                          "--metrics", metrics, "--record", "--history-db", str(db), "-f", "json"],
+                                    env={"GRADER_NOW": when, "GRADER_CANDIDATE": "Lee", "GRADER_HISTORY": ""})
+        assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["history", "--history-db", str(db), "-f", "html"], env={"GRADER_HISTORY": ""})
+    assert result.exit_code == 0, result.output
+    lines = dict(re.findall(r"<g><title>(q09[^<]*)</title>(.*?)</g>", result.stdout, re.S))
+    assert len(lines) == 2 and all(label.startswith("q09 (keywords") for label in lines)
+    dots = sorted(body.count("<circle") for body in lines.values())
+    assert dots == [1, 2]

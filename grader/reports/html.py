@@ -251,18 +251,29 @@ def summary_html(data: dict, topics: dict) -> str:
 
 
 def _history_cards(data: dict) -> list[dict]:
-    """One card per candidate: a dated chart with a line per question, and each question's figures."""
-    times: dict[tuple[str, str], list[tuple[str, float, str]]] = {}
+    """One card per candidate: a dated chart with a line per question (per way of scoring, where a question was
+    scored several ways: those scores do not compare), and each line's figures."""
+    scored = all("metrics" in s for s in data["series"])  # histories written before scorings were kept lack it
+
+    def key(item: dict) -> tuple:
+        way = (item.get("metrics") or "", item.get("weights") or "") if scored else ()
+        return (item["candidate"], item["question_id"], *way)
+
+    times: dict[tuple, list[tuple[str, float, str]]] = {}
     for a in data["attempts"]:
         tip = f"{a['question_id']} · {local_time(a['recorded_at'])}: {a['score']:.1f} ({a['band']})"
-        times.setdefault((a["candidate"], a["question_id"]), []).append((a["recorded_at"], a["score"], tip))
+        times.setdefault(key(a), []).append((a["recorded_at"], a["score"], tip))
+    ways: dict[tuple[str, str], int] = {}
+    for s in data["series"]:
+        ways[(s["candidate"], s["question_id"])] = ways.get((s["candidate"], s["question_id"]), 0) + 1
     cards: dict[str, dict] = {}
     for s in data["series"]:
         card = cards.setdefault(s["candidate"], {"candidate": s["candidate"], "series": []})
+        label = s["question_id"] + (f" ({s['scoring']})" if ways[(s["candidate"], s["question_id"])] > 1 else "")
         trend = "–" if s["slope"] is None else f"{s['slope']:+.2f} points per attempt"
-        card["series"].append({**s, "trend": trend, "points": times.get((s["candidate"], s["question_id"]), [])})
+        card["series"].append({**s, "label": label, "trend": trend, "points": times.get(key(s), [])})
     for card in cards.values():
-        chart = time_chart([{"label": s["question_id"], "points": s["points"]} for s in card["series"]],
+        chart = time_chart([{"label": s["label"], "points": s["points"]} for s in card["series"]],
                            title=f"{card['candidate']}: score over time, one line per question")
         for s, line in zip(card["series"], chart["lines"]):
             s["colour"] = line["colour"]
