@@ -460,6 +460,7 @@ class ReportFolder:
         from grader.reports.markdown import summary_markdown
         from grader.reports.model import dumps
 
+        self._ensure_folder()
         result.transcripts[:] = [t for t in result.transcripts if id(t) not in self.unwritten]
         reports = [self.written.get(id(t)) or t.to_dict(result.signature) for t in result.transcripts]
         summary = summarise(reports, failed=[f.one_line() for f in result.failures], signature=result.signature,
