@@ -332,6 +332,15 @@ def test_response_format_fallback(tmp_path):
     assert first.ok and second.ok and judge.signature()["response_format"] == "json_object"
 
 
+def test_response_format_learnt_once_under_concurrency(tmp_path):
+    items = [dict(**RUBRIC, answer=f"{ANSWER} Variant {i}.") for i in range(6)]
+    with StubServer(plan=["reject_json_schema"]) as stub:
+        verdicts = make_judge(stub, tmp_path).grade_many(items, concurrency=6)
+    assert all(v.ok for v in verdicts), [v.failed for v in verdicts]
+    types = [(r["body"].get("response_format") or {}).get("type") for r in stub.chat_requests]
+    assert types.count("json_object") == 6 and 1 <= types.count("json_schema") <= 6
+
+
 def test_no_response_format_at_all(tmp_path):
     def picky(body):
         if "response_format" in body:

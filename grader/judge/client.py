@@ -109,10 +109,11 @@ class HttpClient:
     def get_json(self, path: str):
         return self._request("GET", path, None)
 
-    def post_json(self, path: str, body: dict):
-        return self._request("POST", path, body)
+    def post_json(self, path: str, body: dict, *, final=None):
+        """``final(status, text)`` True: an error answer not to retry (it will not change by asking again)."""
+        return self._request("POST", path, body, final)
 
-    def _request(self, method: str, path: str, body: dict | None):
+    def _request(self, method: str, path: str, body: dict | None, final=None):
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {"Accept": "application/json", "User-Agent": "grader-judge"}
         if data is not None:
@@ -128,7 +129,8 @@ class HttpClient:
                     status = response.status
             except urllib.error.HTTPError as error:
                 text = _read_error_body(error)
-                if error.code in RETRY_STATUSES and attempt < self.retries:
+                if error.code in RETRY_STATUSES and attempt < self.retries \
+                        and not (final is not None and final(error.code, text)):
                     time.sleep(self._delay(attempt, error.headers.get("Retry-After") if error.headers else None))
                     attempt += 1
                     continue

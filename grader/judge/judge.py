@@ -228,17 +228,19 @@ class Judge:
                                            "json_schema": {"name": "judge_verdict", "strict": True, "schema": schema}}
             elif RESPONSE_FORMATS[mode] == "json_object":
                 body["response_format"] = {"type": "json_object", "schema": schema}
+            probing = "response_format" in body and not self._format_known
             try:
-                data = self.client.post_json("/chat/completions", body)
+                data = self.client.post_json("/chat/completions", body,
+                                             final=_format_rejected if probing else None)
             except HttpFailure as failure:
+                if not (probing and failure.status is not None and _format_rejected(failure.status, failure.body)):
+                    raise
                 with self._lock:
-                    rejected = failure.status in (400, 422) and not self._format_known \
-                        and self._format == mode and mode + 1 < len(RESPONSE_FORMATS)
-                    if rejected:
+                    if self._format == mode and mode + 1 < len(RESPONSE_FORMATS):
                         self._format = mode + 1  # this server does not take that response_format: try the next
-                if rejected:
-                    continue
-                raise
+                    elif self._format == mode:
+                        raise  # nothing left to try
+                continue  # with the next form (or the one another thread has meanwhile found)
             with self._lock:
                 if self._format == mode:
                     self._format_known = True
@@ -273,6 +275,11 @@ def _names(concepts) -> list[str]:
     if len(set(names)) != len(names):
         raise ValueError(f"rubric concept names must be distinct: {names}")
     return names
+
+
+def _format_rejected(status: int, text: str) -> bool:
+    """An error answer that is about response_format: the server does not take that form (some answer 500)."""
+    return status in (400, 422) or (400 <= status < 600 and ("response_format" in text or "json_schema" in text))
 
 
 def _with_cut_hint(error: VerdictError, reply: dict) -> VerdictError:

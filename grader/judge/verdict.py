@@ -81,10 +81,14 @@ class JudgeVerdict:
 
 
 def verdict_schema(concept_names: list[str]) -> dict:
-    """The reply's JSON schema: every concept once, as a key, in rubric order; the grade last (reason first)."""
+    """The reply's JSON schema: every concept once, as a key, in rubric order; the grade last (reason first).
+
+    No maxLength or maxItems: grammar-constrained servers (llama.cpp) unroll them into rules too large to
+    parse. The lengths are checked by ``parse_reply`` instead.
+    """
     judgement = {"type": "object", "additionalProperties": False, "required": ["status", "quote"],
                  "properties": {"status": {"type": "string", "enum": list(STATUSES)},
-                                "quote": {"type": "string", "maxLength": MAX_QUOTE_CHARS}}}
+                                "quote": {"type": "string"}}}
     return {
         "type": "object",
         "additionalProperties": False,
@@ -92,12 +96,11 @@ def verdict_schema(concept_names: list[str]) -> dict:
         "properties": {
             "concepts": {"type": "object", "additionalProperties": False, "required": list(concept_names),
                          "properties": {name: judgement for name in concept_names}},
-            "errors": {"type": "array", "maxItems": MAX_ERRORS, "items": {
+            "errors": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False, "required": ["quote", "why"],
-                "properties": {"quote": {"type": "string", "maxLength": MAX_QUOTE_CHARS},
-                               "why": {"type": "string", "maxLength": MAX_WHY_CHARS}}}},
-            "rationale": {"type": "string", "maxLength": MAX_RATIONALE_CHARS},
-            "grade": {"type": "integer", "minimum": GRADE_MIN, "maximum": GRADE_MAX},
+                "properties": {"quote": {"type": "string"}, "why": {"type": "string"}}}},
+            "rationale": {"type": "string"},
+            "grade": {"type": "integer", "enum": list(range(GRADE_MIN, GRADE_MAX + 1))},
         },
     }
 
