@@ -6,7 +6,7 @@ urllib: loopback-only plain http, bearer key from ``GRADER_JUDGE_API_KEY``, time
 patterns in ``injection.txt``), ``verdict`` (strict parsing into ``JudgeVerdict``), ``cache`` (replies on disk),
 ``judge`` (``Judge``: grade one or many answers) and ``check`` (``grader judge check``).
 
-Imports: the standard library, ``grader.errors`` and each other only. The rubric arrives as plain data
+It may import the standard library, ``grader.errors`` and its own modules, nothing else. The rubric arrives as plain data
 (strings and lists of dicts), so the judge does not depend on how the bank is modelled.
 """
 from grader.judge.check import CheckResult, format_check, planted, run_check
