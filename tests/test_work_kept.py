@@ -304,11 +304,12 @@ def plain_terminal(monkeypatch):
 @pytest.mark.parametrize("use_it", [True, False], ids=["kept-for-the-next-answer", "set-aside-after-being-shown"])
 def test_practice_shows_text_typed_while_grading_and_offers_it_for_the_next_answer(tmp_path, plain_terminal,
                                                                                      use_it):
-    """The learner ends an answer with an empty line and types on (a paragraph break, a next thought) while the
-    answer is graded: that text is shown after the report and offered as the start of the next answer."""
-    keys = [("Your answer", b"I am not sure.\r\r" + TYPED_AHEAD.encode() + b"\r"),
-            ("start of your next answer", b"\r" if use_it else b"n\r")]
-    keys += [("Your answer", b"\r")] if use_it else [("Next question", b"\r"), ("Your answer", b"top-p\r\r")]
+    """The learner ends an answer (a line with only '.') and types on (a next thought) while the answer is graded:
+    that text is shown after the report and offered as the start of the next answer."""
+    keys = [("Your answer", b"I am not sure.\r.\r" + TYPED_AHEAD.encode() + b"\r"),
+            ("start of your next answer", b"\r" if use_it else b"n\r"), ("What next", b"\r")]
+    keys += [("Your answer", b".\r")] if use_it else [("Your answer", b"top-p\r.\r")]
+    keys += [("What next", b"q\r")]
     code, shown = _pty_session(["-m", "grader", "practice", "--topic", "lora", "--seed", "1", *LEX], tmp_path,
                                keys)
     assert code == 0 and "Traceback" not in shown, shown
@@ -320,23 +321,26 @@ def test_practice_shows_text_typed_while_grading_and_offers_it_for_the_next_answ
         assert TYPED_AHEAD in second.split("/ 100")[0], shown  # shown as the start of the answer
         assert "Evidence" in second.split("/ 100")[1], shown  # and graded with it (quoted as evidence)
     else:
-        assert "set aside" in after_report.split("Next question")[0].lower(), shown
+        assert "set aside" in after_report.split("What next")[0].lower(), shown
         assert TYPED_AHEAD not in second, shown
 
 
 def test_practice_shows_text_typed_while_the_last_answer_was_graded(tmp_path, plain_terminal):
-    """A partial line (no Enter) typed while the last answer is graded is shown, not left for the shell."""
+    """A partial line (no Enter) typed while the last answer is graded is shown, not left for the shell; kept and
+    never used, it is shown again in the session summary."""
     code, shown = _pty_session(["-m", "grader", "practice", "-q", "q09", *LEX], tmp_path,
-                               [("Your answer", b"I am not sure.\r\r" + TYPED_AHEAD.encode())])
+                               [("Your answer", b"I am not sure.\r.\r" + TYPED_AHEAD.encode()),
+                                ("start of your next answer", b"\r"), ("What next", b"\r")])
     assert code == 0 and "Traceback" not in shown, shown
     assert TYPED_AHEAD in _after(shown, "/ 100"), shown
+    assert TYPED_AHEAD in _after(shown, "Typed but not graded"), shown
 
 
 def test_practice_keeps_an_answer_given_where_a_yes_or_no_was_asked():
-    """Piped (or typed) answers that run on past the report: a line that is not yes/no is the next answer's
-    start, never dropped as a reply."""
+    """Piped (or typed) answers that run on past the report: a line that is not one of the choices offered is the
+    next answer's start, never dropped as a reply."""
     result = runner.invoke(app, ["practice", "--topic", "lora", "--seed", "1", *LEX],
-                           input=f"I am not sure.\n\n{TYPED_AHEAD}\n\n")
+                           input=f"I am not sure.\n.\n{TYPED_AHEAD}\n.\n")
     assert result.exit_code == 0, result.output
     second = result.output.split("/ 100", 2)
     assert len(second) == 3 and "Evidence" not in second[1] and "Evidence" in second[2], result.output

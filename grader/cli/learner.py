@@ -345,12 +345,12 @@ class _Practice:
 
     def _attempt(self, question):
         """Ask, read and grade one answer; None when the learner ends the practice instead."""
-        from grader.cli.terminal import ANSWER_HELP
+        from grader.cli.terminal import ANSWER_HELP, ANSWER_REMINDER
         from grader.reports.terminal import print_text
 
         self.console.print(f"\n[bold]{question.id} ({question.difficulty}):[/] {_escape(question.question)}",
                            markup=True)
-        self._note(ANSWER_HELP)
+        self._note(ANSWER_REMINDER if self.session.attempts else ANSWER_HELP)
         if self.carried:
             self._note("(it starts with what you typed earlier:)")
             for line in self.carried:

@@ -91,6 +91,7 @@ END_MARK = "."
 EDIT_COMMANDS = (":edit", ":e")
 ANSWER_HELP = ("Your answer: blank lines are kept; end with a line holding only '.' or press Ctrl-D. "
                "':edit' opens your $EDITOR, Ctrl-D on an empty answer or Ctrl-C ends the practice.")
+ANSWER_REMINDER = "Your answer (end with a line holding only '.' or Ctrl-D):"
 
 
 class AnswerReader:
