@@ -42,9 +42,9 @@ def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags
             lines.append(f"Misconception: \"{hit.text}\". {hit.explanation}".strip())
     if semantic is not None:
         if semantic >= 0.8:
-            lines.append("Overall the answer says what the reference answer says.")
+            lines.append("Overall the answer says what the model answer says.")
         elif semantic >= 0.4:
-            lines.append("The answer is on topic but covers only part of the reference answer.")
+            lines.append("The answer is on topic but covers only part of the model answer.")
         else:
             lines.append("The answer is far from the model answer: read it and its key points, then try again.")
     return lines
