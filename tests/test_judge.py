@@ -514,3 +514,50 @@ def test_grading_without_judge_never_imports_it():
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
     assert "grader" in imported and "grader.judge" not in imported and "urllib.request" not in imported
     assert json.loads(out.stdout)["score"] >= 0
+
+
+# -- grader judge check, the command ----------------------------------------------------------------------------
+def run_cli(*args, env=None):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_JUDGE")}
+    environment.update(PYTHONPATH=str(REPO), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "grader", "judge", "check", *args], capture_output=True,
+                          text=True, cwd=REPO, env=environment, timeout=120)
+
+
+@pytest.mark.parametrize("wrong_grade, code, verdict", [(1, 0, "OK: the judge tells them apart"),
+                                                        (4, 1, "NOT OK: the judge does not tell them apart")])
+def test_judge_check_command(wrong_grade, code, verdict, tmp_path):
+    case = planted()
+
+    def grader_of(body):
+        return 200, verdict_content(body, grade=wrong_grade if answer_of(body) == case.wrong_answer else 5)
+    with StubServer(reply=grader_of) as stub:
+        out = run_cli("--judge-model", "stub-model", env={"GRADER_JUDGE_URL": stub.url,
+                                                          "GRADER_JUDGE_CACHE_DIR": str(tmp_path)})
+    assert out.returncode == code, out.stderr
+    assert verdict in out.stdout and "models served: stub-model" in out.stdout
+    assert "question q09" in out.stdout and "Traceback" not in out.stderr
+    sent = [answer_of(r["body"]) for r in stub.chat_requests]
+    assert case.wrong_answer in sent and any(a.startswith("LoRA: ΔW = BA") for a in sent)
+    concepts = stub.chat_requests[0]["body"]["response_format"]["json_schema"]["schema"]["required"]
+    assert concepts == ["concepts", "errors", "rationale", "grade"]
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--judge", "http://example.com/v1", "--judge-model", "m"], 5, "plain http is allowed only to a loopback"),
+    (["--judge", "http://127.0.0.1:9/v1", "--judge-model", "m"], 5, "connection refused"),
+    (["--judge", "http://127.0.0.1:9/v1"], 3, "--judge-model"),
+    (["--judge-model", "m"], 3, "give the server with --judge URL"),
+    (["--judge", "http://127.0.0.1:9/v1", "--judge-model", "m", "-q", "q03"], 3, "give --wrong-answer for q03"),
+])
+def test_judge_check_command_errors(args, code, message):
+    out = run_cli(*args)
+    assert out.returncode == code, (out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert message in out.stderr and lines[-1].startswith("error:") and "Traceback" not in out.stderr
+
+
+def test_judge_check_command_wrong_model(tmp_path):
+    with StubServer(models=["gemma-3-270m"]) as stub:
+        out = run_cli("--judge", stub.url, "--judge-model", "gpt-4o")
+    assert out.returncode == 5 and "does not serve model 'gpt-4o'; it serves: gemma-3-270m" in out.stderr

@@ -2,8 +2,8 @@
 
 Lives here: the typer app and shared options (``app``), then the commands grouped by who uses them:
 ``learner`` (questions, grade, practice), ``coach`` (batch, serve) with ``evaluation`` (evaluate, calibrate),
-``mentor`` (review, report, agreement, history) and ``data`` (bank check, rubric suggest); ``terminal`` reads
-text typed ahead.
+``mentor`` (review, report, agreement, history), ``data`` (bank check, rubric suggest) and ``judge`` (judge
+check); ``terminal`` reads text typed ahead.
 
 May import: everything below it. Nothing imports the CLI. Exit codes are listed in ``grader.cli.app``.
 """
@@ -14,6 +14,7 @@ from grader.cli import scale  # noqa: F401
 from grader.cli import evaluation  # noqa: F401
 from grader.cli import mentor  # noqa: F401
 from grader.cli import data  # noqa: F401
+from grader.cli import judge  # noqa: F401
 from grader.cli.app import _install_signal_handlers, app
 from grader.cli.coach import serve
 
