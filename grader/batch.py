@@ -12,7 +12,8 @@ import glob
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -260,47 +261,79 @@ def split_by_candidate(transcript) -> list:
     return parts
 
 
-def _grade_isolated(grader, jobs: list, failures: list[GraderError]) -> list:
-    """Grade (transcript, index, exchange) jobs in one ``grade_many``; when that refuses an answer, grade
-    transcript by transcript so only the transcript holding it fails (its error naming file and line)."""
-    def grade(some):
-        texts = [(ex.question_id, t.graded_text(i, ex.answer)) for t, i, ex in some]
-        return [(t, i, r) for (t, i, _), r in zip(some, grader.grade_many(texts))]
+#: Grades chunks of groups (one group of (question id, answer) pairs per transcript), in order: a group's reports
+#: or its ``GroupFailure`` (``grader.scoring.isolation.grade_groups`` on each chunk, here or on Ray workers).
+GradeChunks = Callable[[Iterator[list[list[tuple[str, str]]]]], Iterable[list]]
 
-    try:
-        return grade(jobs)
-    except GraderError:
-        pass
-    out = []
-    transcripts = list({id(t): t for t, _, _ in jobs}.values())
-    for t in transcripts:
-        mine = [job for job in jobs if job[0] is t]
-        try:
-            out += grade(mine)
-        except GraderError:
-            for _, i, ex in mine:  # find the answer at fault, to name its line
-                try:
-                    grade([(t, i, ex)])
-                except GraderError as exc:
-                    failures.append(InputError(f"answer to {ex.question_id}: {exc.message}", path=t.path,
-                                               line=ex.line))
-                    break
-            else:  # pragma: no cover - grading failed only together
+
+def _apply(chunk: list[TranscriptResult], graded: list, failures: list[GraderError]) -> None:
+    """Put a chunk's reports on its transcripts; one whose answers could not be graded becomes a failure naming
+    the answer at fault (file and line)."""
+    from grader.scoring.isolation import GroupFailure
+
+    for t, outcome in zip([t for t in chunk if t.pending], graded):
+        pending = t.pending
+        if isinstance(outcome, GroupFailure):
+            if outcome.index is None:  # pragma: no cover - grading failed only together
                 failures.append(InputError("its answers could not be graded", path=t.path))
-    return out
+            else:
+                ex = pending[outcome.index][1]
+                failures.append(InputError(f"answer to {ex.question_id}: {outcome.message}", path=t.path,
+                                           line=ex.line))
+            continue
+        for (index, _), report in zip(pending, outcome):
+            t.reports[index] = report
+
+
+def _grade_results(results: list[TranscriptResult], grader, failures: list[GraderError], progress, on_graded,
+                   grade_chunks: GradeChunks | None) -> None:
+    """Grade the transcripts a few whole ones per chunk (CHUNK answers), in input order; failed ones leave
+    ``results``. The chunks are the same whoever grades them, so the reports are too."""
+    from grader.scoring.isolation import grade_groups
+
+    total = sum(len(t.pending) for t in results)
+    done = 0
+    chunks: deque = deque()
+
+    def work():
+        queue = list(results)
+        while queue:
+            chunk = [queue.pop(0)]
+            while queue and sum(len(t.pending) for t in chunk) < CHUNK:
+                chunk.append(queue.pop(0))
+            chunks.append(chunk)
+            yield [[(ex.question_id, t.graded_text(i, ex.answer)) for i, ex in t.pending] for t in chunk if t.pending]
+
+    grade = grade_chunks or (lambda many: (grade_groups(grader, groups) if groups else [] for groups in many))
+    for graded in grade(work()):
+        chunk = chunks.popleft()
+        jobs = sum(len(t.pending) for t in chunk)
+        _apply(chunk, graded, failures)
+        if jobs:
+            done += jobs
+            if progress:
+                progress("grade", done, total)
+        failed = {id(t) for t in chunk if t.pending}
+        if failed:
+            results[:] = [t for t in results if id(t) not in failed]
+        for t in chunk:
+            if id(t) not in failed and on_graded:
+                on_graded(t)
 
 
 def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None = None,
                 input_format: str | None = None, candidate: str | None = None,
                 progress: Callable[[str, int, int], None] | None = None,
                 saved: Callable[[TranscriptResult], dict | None] | None = None,
-                on_graded: Callable[[TranscriptResult], None] | None = None) -> BatchResult:
+                on_graded: Callable[[TranscriptResult], None] | None = None,
+                grade_chunks: GradeChunks | None = None) -> BatchResult:
     """Parse every file, then grade transcript by transcript (a few whole transcripts per ``grade_many``).
 
     ``saved(transcript)`` may return the report of an earlier run; when it :func:`is_current`, the transcript
     is not graded again. ``on_graded(transcript)`` is called as soon as a transcript is fully graded (or taken
     from its saved report), in input order, so the caller can write its report before the next chunk.
     ``failures`` is appended to as files fail, so a caller still holds them if the batch is interrupted.
+    ``grade_chunks`` grades the chunks elsewhere (Ray workers); by default ``grader`` grades them here.
     """
     from grader.transcripts import read_transcript
     from grader.transcripts.labels import require_questions
@@ -338,26 +371,7 @@ def grade_files(files: list[Path], grader, *, failures: list[GraderError] | None
             previous = saved(t)
             if previous is not None and is_current(previous, t, signature):
                 t.saved = previous
-    total = sum(len(t.pending) for t in results)
-    done = 0
-    queue = list(results)
-    while queue:
-        chunk = [queue.pop(0)]
-        while queue and sum(len(t.pending) for t in chunk) < CHUNK:
-            chunk.append(queue.pop(0))
-        jobs = [(t, i, ex) for t in chunk for i, ex in t.pending]
-        if jobs:
-            for t, report_index, report in _grade_isolated(grader, jobs, failures):
-                t.reports[report_index] = report
-            done += len(jobs)
-            if progress:
-                progress("grade", done, total)
-        failed = {id(t) for t, _, _ in jobs if any(i not in t.reports for i, _ in t.pending)}
-        if failed:
-            results[:] = [t for t in results if id(t) not in failed]
-        for t in chunk:
-            if id(t) not in failed and on_graded:
-                on_graded(t)
+    _grade_results(results, grader, failures, progress, on_graded, grade_chunks)
     return BatchResult(results, failures, signature)
 
 

@@ -54,6 +54,42 @@ def test_score_on_ray_writes_the_local_engine_files_byte_for_byte(ray_runtime, t
     assert signature_path(tmp_path / "ray.jsonl").read_bytes() == signature_path(tmp_path / "local.jsonl").read_bytes()
 
 
+def write_transcripts(folder: Path, bank, n: int = 20) -> Path:
+    """n mock interviews of three questions each (asked in the bank's words, answered with other questions'
+    references, whole or in part), as plain-text transcripts."""
+    questions = list(bank)
+    folder.mkdir()
+    for k in range(n):
+        lines = [f"Mock interview {k}", ""]
+        for j in range(3):
+            asked, source = questions[(3 * k + j) % 20], questions[(7 * k + 5 * j) % 20].reference.split()
+            answer = " ".join(source[: len(source) // (1 + (k + j) % 3)])
+            lines += [f"Interviewer: {asked.question}", f"Candidate {k}: {answer}", ""]
+        (folder / f"candidate-{k:02d}.txt").write_text("\n".join(lines), encoding="utf-8")
+    return folder
+
+
+def test_batch_on_ray_writes_the_local_engine_files_byte_for_byte(ray_runtime, tmp_path, bank, full_grader):
+    from grader.batch import ReportFolder, expand_inputs, grade_files
+
+    inputs = write_transcripts(tmp_path / "cohort", bank)
+    outputs = {}
+    for name in ("local", "ray"):
+        runner = LocalEngine(full_grader) if name == "local" else RayEngine(full_grader, workers=2)
+        try:
+            files, failures = expand_inputs([str(inputs)])
+            folder = ReportFolder(tmp_path / name, "json", runner.view(), failures)
+            result = grade_files(files, runner.view(), failures=failures, on_graded=folder.write,
+                                 grade_chunks=runner.grade_chunks)
+            folder.write_summary(result)
+        finally:
+            runner.close()
+        assert len(result.transcripts) == 20 and not result.failures
+        outputs[name] = {p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir())}
+    assert len(outputs["local"]) == 22  # 20 reports, summary.json, summary.md
+    assert outputs["ray"] == outputs["local"]
+
+
 def test_a_worker_count_below_one_is_refused(ray_runtime, full_grader):
     from grader.scale.extras import OptionError
 

@@ -254,6 +254,15 @@ def bad(tmp_path_factory, lexical_grader) -> Path:
         "data-header-only.csv": b"id,question,desired_answer,student_answer,score_avg\n",
         "data-utf16.csv": "id,question,desired_answer,student_answer,score_avg\nq09,Q?,low rank update,low rank,4\n"
                           "q09,Q?,low rank update,nothing,1\nq13,Q?,top p nucleus,nucleus,3\n".encode("utf-16"),
+        # tables for grader score
+        "table-ok.csv": b"id,question_id,answer\na1,q09,LoRA learns a low-rank update BA.\n",
+        "table-bad-row.csv": b"id,question_id,answer\na1,q09,LoRA learns a low-rank update BA.\na2,q99,x\n",
+        "table-utf16.csv": "id,question_id,answer\na1,q09,LoRA learns a low-rank update BA.\n".encode("utf-16"),
+        "table-empty.csv": b"",
+        "table-header-only.csv": b"id,question_id,answer\n",
+        "table-binary.csv": b"PK\x03\x04" + bytes(60) + b"xl/worksheets/sheet1.xml" + bytes(40),
+        "table-unclosed.csv": b'id,question_id,answer\na1,q09,"never closed\na2,q09,x\n',
+        "table-missing-key.jsonl": b'{"id": "a1", "answer": "x"}\n',
         # saved reports
         "report-malformed.json": b'{"schema_version": 1, "question_id": "q09", ',
         "report-foreign.json": b'{"name": "not a report"}',
@@ -306,6 +315,7 @@ def bad(tmp_path_factory, lexical_grader) -> Path:
 
 G = ["grade", "-q", "q09", *LEX]
 B = ["batch", *LEX, "-o", "{O}/out"]
+S = ["score", *LEX, "-o", "{O}/out.jsonl"]
 E = ["evaluate", *LEX, "--dataset"]
 C = ["calibrate", "--out", "{O}/cal.json", "--dataset"]
 P = ["practice", *LEX]
@@ -410,6 +420,35 @@ MATRIX = [
     ("batch-output-unwritable", ["batch", *LEX, "-o", "{D}/file.txt/out", "{D}/t/bom-utf8.txt"], EXIT_OUTPUT,
      "file.txt"),
     ("batch-output-is-file", ["batch", *LEX, "-o", "{D}/file.txt", "{D}/t/bom-utf8.txt"], EXIT_OUTPUT, "file.txt"),
+    ("batch-unknown-engine", [*B, "--engine", "spark", "{D}/t/bom-utf8.txt"], EXIT_USAGE, "--engine"),
+    ("batch-address-without-ray", [*B, "--address", "auto", "{D}/t/bom-utf8.txt"], EXIT_USAGE, "--address"),
+    ("batch-unknown-device", [*B, "--device", "tpu", "{D}/t/bom-utf8.txt"], EXIT_CONFIG, "[--device]"),
+    # score
+    ("score-missing", [*S, "{D}/nope.csv"], EXIT_INPUT, "nope.csv"),
+    ("score-is-dir", [*S, "{D}/adir"], EXIT_INPUT, "adir"),
+    ("score-unreadable", [*S, "{D}/file.txt/t.csv"], EXIT_INPUT, "file.txt"),
+    ("score-unknown-table-type", [*S, "{D}/latin1.txt"], EXIT_INPUT, "latin1.txt"),
+    ("score-endless-device", [*S, "/dev/zero"], EXIT_INPUT, "/dev/zero"),
+    ("score-empty", [*S, "{D}/table-empty.csv"], EXIT_INPUT, "table-empty.csv:1"),
+    ("score-header-only", [*S, "{D}/table-header-only.csv"], EXIT_INPUT, "table-header-only.csv:1"),
+    ("score-missing-column", [*S, "{D}/data-missing-column.csv"], EXIT_INPUT, "--question-col"),
+    ("score-binary", [*S, "{D}/table-binary.csv"], EXIT_INPUT, "table-binary.csv:1"),
+    ("score-unclosed-quote", [*S, "{D}/table-unclosed.csv"], EXIT_INPUT, "table-unclosed.csv:2"),
+    ("score-jsonl-missing-key", [*S, "{D}/table-missing-key.jsonl"], EXIT_INPUT, "table-missing-key.jsonl:1"),
+    ("score-bad-row", [*S, "{D}/table-bad-row.csv"], EXIT_FINDINGS, "table-bad-row.csv:3"),
+    ("score-utf16", [*S, "{D}/table-utf16.csv"], OK, ""),
+    ("score-unknown-engine", [*S, "--engine", "spark", "{D}/table-ok.csv"], EXIT_USAGE, "--engine"),
+    ("score-workers-without-ray", [*S, "--workers", "2", "{D}/table-ok.csv"], EXIT_USAGE, "--workers"),
+    ("score-bad-chunk-size", [*S, "--chunk-size", "0", "{D}/table-ok.csv"], EXIT_USAGE, "--chunk-size"),
+    ("score-unknown-device", [*S, "--device", "tpu", "{D}/table-ok.csv"], EXIT_CONFIG, "[--device]"),
+    ("score-unknown-metric", ["score", "--metrics", "bleu", "-o", "{O}/o.jsonl", "{D}/table-ok.csv"], EXIT_CONFIG,
+     "metrics"),
+    ("score-weights-invalid", [*S, "--weights", "{D}/weights-invalid.yaml", "{D}/table-ok.csv"], EXIT_CONFIG,
+     "[keyword_weight]"),
+    ("score-bank-broken", [*S, "--bank", "{D}/banks/python-tag", "{D}/table-ok.csv"], EXIT_BANK, "q09.yaml"),
+    ("score-output-unwritable", ["score", *LEX, "-o", "{D}/file.txt/o.jsonl", "{D}/table-ok.csv"], EXIT_OUTPUT,
+     "file.txt"),
+    ("score-output-is-dir", ["score", *LEX, "-o", "{D}/adir", "{D}/table-ok.csv"], EXIT_OUTPUT, "adir"),
     # evaluate
     ("evaluate-missing", [*E, "{D}/nope.csv"], EXIT_INPUT, "nope.csv"),
     ("evaluate-is-dir", [*E, "{D}/adir"], EXIT_INPUT, "adir"),

@@ -271,3 +271,73 @@ def test_full_metrics_lines_carry_the_reports_of_grade_many_on_the_same_chunks(t
     for line, data in zip(lines, expected, strict=True):
         assert "bertscore" in line["metrics"] and line["score"] == data["score"]
         assert {k: line[k] for k in data if k != "signature"} == {k: v for k, v in data.items() if k != "signature"}
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_cli(args: list[str], *, block: tuple[str, ...] = (), cwd: Path | None = None):
+    """``grader ARGS`` in a fresh interpreter; ``block``: modules made unimportable there, as if not installed."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in block)
+            + "from grader.cli import main\nsys.argv = ['grader', *sys.argv[1:]]\nmain()\n")
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd or REPO,
+                          timeout=600)
+
+
+def test_score_command_writes_lines_says_what_failed_and_exits_1(tmp_path, bank):
+    rows = bank_rows(bank, 5) + [["bad", "q99", LORA]]
+    path = write_csv(tmp_path / "t.csv", rows)
+    done = run_cli(["score", str(path), "-o", str(tmp_path / "out.jsonl"), "--metrics", "keywords,rouge"])
+    assert done.returncode == 1, done.stderr
+    line = next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text.startswith("bad,"))
+    assert f"error: {path}:{line}: unknown question id 'q99'" in done.stderr and "Traceback" not in done.stderr
+    assert "5 rows graded, 1 could not be" in done.stderr
+    assert [line.get("error") is None for line in read_lines(tmp_path / "out.jsonl")] == [True] * 5 + [False]
+    again = run_cli(["score", str(path), "-o", str(tmp_path / "out.jsonl"), "--metrics", "keywords,rouge"])
+    assert again.returncode == 6 and "--resume continues it, --force replaces it" in again.stderr
+
+
+def test_cold_start_imports_neither_ray_nor_pyarrow_nor_the_scale_package():
+    import subprocess
+    import sys
+
+    code = ("import sys, grader.cli; print(sorted(m for m in ('ray', 'pyarrow', 'torch', 'grader.scale') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_without_the_extras_every_command_works_and_ray_or_parquet_say_how_to_install(tmp_path, bank):
+    path = write_csv(tmp_path / "t.csv", bank_rows(bank, 2))
+    (tmp_path / "t.parquet").write_bytes(b"PAR1")
+    block = ("ray", "pyarrow")
+    assert run_cli(["--help"], block=block).returncode == 0
+    graded = run_cli(["score", str(path), "-o", str(tmp_path / "a.jsonl"), "--metrics", "keywords,rouge"], block=block)
+    assert graded.returncode == 0, graded.stderr
+    batch = run_cli(["batch", "samples", "-o", str(tmp_path / "reports"), "--metrics", "keywords,rouge"], block=block)
+    assert batch.returncode == 0, batch.stderr
+    for args, extra in ((["score", str(path), "-o", str(tmp_path / "b.jsonl"), "--engine", "ray"], "ray"),
+                        (["batch", "samples", "-o", str(tmp_path / "r2"), "--engine", "ray"], "ray"),
+                        (["score", str(tmp_path / "t.parquet"), "-o", str(tmp_path / "c.jsonl")], "parquet")):
+        done = run_cli([*args, "--metrics", "keywords,rouge"], block=block)
+        errors = [line for line in done.stderr.splitlines() if line.strip()]
+        assert done.returncode == 2 and len(errors) == 1, done.stderr
+        assert f"pip install 'grader[{extra}]'" in errors[0] and "Traceback" not in done.stderr
+
+
+def test_an_unknown_device_engine_or_a_missing_gpu_is_one_line(tmp_path, bank):
+    import torch
+
+    path = write_csv(tmp_path / "t.csv", bank_rows(bank, 2))
+    out = str(tmp_path / "o.jsonl")
+    cases = [(["--engine", "spark"], 2, "[--engine]"), (["--workers", "2"], 2, "for --engine ray"),
+             (["--device", "tpu"], 5, "[--device]"), (["--chunk-size", "0"], 2, "[--chunk-size]")]
+    if not torch.cuda.is_available():
+        cases.append((["--device", "cuda"], 5, "no CUDA device"))
+    for extra, code, names in cases:
+        done = run_cli(["score", str(path), "-o", out, *extra])
+        errors = [line for line in done.stderr.splitlines() if line.strip()]
+        assert done.returncode == code and len(errors) == 1 and names in errors[0], (extra, done.stderr)

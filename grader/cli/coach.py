@@ -23,6 +23,7 @@ from grader.cli.app import (
     _record_history,
     app,
 )
+from grader.cli.scale import AddressOption, DeviceOption, EngineOption, WorkersOption, check_engine, open_engine
 from grader.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED
 
 # --------------------------------------------------------------------------- batch
@@ -46,6 +47,10 @@ def batch(
     calibration: CalibrationOption = None,
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    device: DeviceOption = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Skip transcripts whose JSON report in --output-dir "
                       "is complete and current (same input and signature): finish an interrupted batch, in any "
                       "--format.")]
@@ -65,40 +70,29 @@ def batch(
     """
     with _handled():
         from grader.bank import load_bank
-        from grader.batch import ReportFolder, expand_inputs, grade_files, skipped_lines
-        from grader.errors import InputError
+        from grader.batch import ReportFolder, expand_inputs, skipped_lines
         from grader.io import check_writable
         from grader.scoring.engine import Grader
-        from grader.transcripts import FORMATS as INPUT_FORMATS
 
-        fmt = _choose_format(fmt, ("json", "md", "html", "csv"))
-        aliases = {"txt": "text", "md": "markdown", "webvtt": "vtt", "ndjson": "jsonl"}
-        if input_format is not None and aliases.get(input_format.lower(), input_format.lower()) not in INPUT_FORMATS:
-            raise InputError(f"unknown transcript format {input_format!r}; choose {', '.join(INPUT_FORMATS)}",
-                             field="--input-format")
+        fmt = _batch_formats(fmt, input_format)
+        check_engine(engine, address, workers)  # before anything slow: Ray not installed is one line (exit 2)
         check_writable(output_dir, folder=True)
-        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
+        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics), device=device)
         skipped: list = []
         files, failures = expand_inputs(paths, exclude=[output_dir], skipped=skipped)
         console = _err_console()
         for line in skipped_lines(skipped):
             console.print(line, markup=False, highlight=False)
-        folder = ReportFolder(output_dir, fmt, grader, failures)
+        runner = open_engine(grader, engine, address, workers)  # Ray: the workers start (and load the model) here
+        folder = ReportFolder(output_dir, fmt, runner.view(), failures)
 
         def record_finished() -> None:
             _record_history(record, history_db, "batch", [(t.candidate or Path(t.source).stem, r.to_dict())
                                                           for t in folder.finished if t.saved is None
                                                           for r in t.reports.values()])
 
-        try:
-            with _progress(console) as progress:
-                result = grade_files(files, grader, failures=failures, input_format=input_format,
-                                     candidate=candidate, progress=progress,
-                                     saved=folder.saved if resume else None, on_graded=folder.write)
-        except KeyboardInterrupt:
-            _interrupted(console, files, failures, folder, output_dir)
-            record_finished()
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+        result = _grade_batch(console, runner, files, failures, folder, output_dir, record_finished,
+                              input_format=input_format, candidate=candidate, resume=resume)
         folder.write_summary(result)
         _print_outcome(console, result, folder, output_dir)
         record_finished()
@@ -108,6 +102,36 @@ def batch(
             if result.transcripts:
                 raise typer.Exit(EXIT_FINDINGS)
             raise typer.Exit(EXIT_OUTPUT if all(isinstance(f, OutputError) for f in result.failures) else EXIT_INPUT)
+
+
+def _grade_batch(console, runner, files, failures, folder, output_dir, record_finished, *, resume: bool, **options):
+    """``grade_files`` on the engine's workers with a progress bar; Ctrl-C says what is kept (exit 130). The
+    engine is closed (Ray's workers stopped) whatever happens."""
+    from grader.batch import grade_files
+
+    try:
+        with _progress(console) as progress:
+            return grade_files(files, runner.view(), failures=failures, progress=progress, on_graded=folder.write,
+                               saved=folder.saved if resume else None, grade_chunks=runner.grade_chunks, **options)
+    except KeyboardInterrupt:
+        _interrupted(console, files, failures, folder, output_dir)
+        record_finished()
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        runner.close()
+
+
+def _batch_formats(fmt: str, input_format: Optional[str]) -> str:
+    """The report format (checked), after checking --input-format names a transcript format."""
+    from grader.errors import InputError
+    from grader.transcripts import FORMATS as INPUT_FORMATS
+
+    fmt = _choose_format(fmt, ("json", "md", "html", "csv"))
+    aliases = {"txt": "text", "md": "markdown", "webvtt": "vtt", "ndjson": "jsonl"}
+    if input_format is not None and aliases.get(input_format.lower(), input_format.lower()) not in INPUT_FORMATS:
+        raise InputError(f"unknown transcript format {input_format!r}; choose {', '.join(INPUT_FORMATS)}",
+                         field="--input-format")
+    return fmt
 
 
 @contextlib.contextmanager

@@ -36,9 +36,16 @@ DeviceOption = Annotated[str, typer.Option(
     "signature: scores on CUDA equal the CPU's to 1e-4.")]
 
 
+def check_engine(engine: str, address: Optional[str], workers: Optional[int], chunk_size: Optional[int] = None):
+    """Refuse engine options that cannot work before anything slow (Ray not installed: one line, exit 2)."""
+    from grader.scale.engines import check_engine as check_named
+
+    check_named(engine, address=address, workers=workers, chunk_size=chunk_size)
+
+
 def open_engine(grader, engine: str, address: Optional[str], workers: Optional[int],
                 chunk_size: Optional[int] = None):
-    """The engine asked for (Ray is imported only for --engine ray; without it, a one-line hint, exit 2)."""
+    """The engine asked for (Ray is imported only for --engine ray)."""
     from grader.scale.engines import open_engine as open_named
 
     return open_named(grader, engine, address=address, workers=workers, chunk_size=chunk_size)
@@ -114,10 +121,7 @@ def score(
 
         rows = open_table(table, Columns(id_col, question_col, answer_col))
         check_output(output, resume=resume, force=force)
-        if engine == "ray":  # before anything slow: without Ray, say how to install it
-            from grader.scale.extras import require
-
-            require("ray", field="--engine")
+        check_engine(engine, address, workers, chunk_size)  # before anything slow
         total = count_rows(rows)
         grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics),
                         device=device)

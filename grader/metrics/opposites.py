@@ -62,11 +62,34 @@ class Opposites:
 
     def are_opposite(self, a: Token, b: Token) -> bool:
         fb = self.families(b)
-        return any(o in fb for f in self.families(a) for o in self._opposite.get(f, ()))
+        return any(o in fb for f in self.families(a) for o in self._opposite.get(f, ())) \
+            or negated_form(a.text, b.text)
 
     def are_kin(self, a: Token, b: Token) -> bool:
         """Same word, a misspelling of it, or a word of the same family ("more" / "higher")."""
         return same_word(a, b) or bool(self.families(a) & self.families(b))
+
+
+#: Negating prefixes ("unlit", "incomplete", "nonmagnetic", "disconnected") and the shortest word they reverse:
+#: "un" and "non" hardly start a word that is not a negation; "in", "im", "il", "ir", "dis" do ("insight",
+#: "display"), so they need a longer word after them and a few words are set aside.
+_NEGATING_PREFIXES = (("non", 3), ("un", 3), ("dis", 5), ("in", 5), ("im", 5), ("il", 5), ("ir", 5))
+_NOT_NEGATED = frozenset("""insight inspire install instead invent invest insert income inform indent involve
+infuse inflate discover display dispose dispatch dismiss distance discharge impress import impose imply
+illustrate irate interest""".split())
+
+
+@lru_cache(maxsize=65536)
+def negated_form(a: str, b: str) -> bool:
+    """One word is the other with a negating prefix: "lit" / "unlit", "complete" / "incomplete"."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not a.isalpha() or not b.isalpha() or b in _NOT_NEGATED:
+        return False
+    for prefix, shortest in _NEGATING_PREFIXES:
+        if len(a) >= shortest and b == prefix + a:
+            return True
+    return False
 
 
 @lru_cache(maxsize=64)

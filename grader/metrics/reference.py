@@ -6,16 +6,59 @@ removed), unless a reference claim about as close says it unflipped. Two flips c
 """
 from __future__ import annotations
 
+import re
+
 from grader.metrics.claims import Contradiction
 from grader.metrics.opposites import Opposites
 from grader.metrics.reading import CONTRASTIVE, NEGATORS, STOPWORDS, Reading, Token
+from grader.text import stem
+
+#: Function words that carry a claim all the same ("in the *same* path" against "in different paths").
+KEPT = frozenset({"same"})
+
 
 def _content_words(reading: Reading, lo: int, hi: int) -> list[Token]:
-    # Single letters are symbols, not claims: "log(D(x))" shares d and x with "log(1 - D(G(z)))" and says no more.
-    return [reading.tokens[k] for k in range(lo, hi)
-            if reading.tokens[k].text not in STOPWORDS and reading.tokens[k].text not in NEGATORS
-            and reading.tokens[k].text not in CONTRASTIVE
-            and (len(reading.tokens[k].text) > 1 or reading.tokens[k].text.isdigit())]
+    """The words of tokens lo..hi that carry the claim. "non-magnetic" (read as "non", "magnetic") is one word,
+    "nonmagnetic": the opposite of "magnetic", the same as "nonmagnetic"."""
+    out = []
+    for k in range(lo, hi):
+        t = reading.tokens[k]
+        if k > lo and reading.tokens[k - 1].text == "non" and t.text.isalpha():
+            out.append(Token("non" + t.text, stem("non" + t.text), reading.tokens[k - 1].start, t.end, t.sentence))
+            continue
+        # Single letters are symbols, not claims: "log(D(x))" shares d and x with "log(1 - D(G(z)))" and says
+        # no more.
+        if (t.text not in STOPWORDS or t.text in KEPT) and t.text not in NEGATORS and t.text not in CONTRASTIVE \
+                and t.text != "non" and len(t.text) > 1 and not (LABELS and t.text.isdigit()):
+            out.append(t)
+    return out
+
+
+#: Whether names such as "bulb A", "terminal 4", "switch Z" are compared as labels (a different label is a
+#: different thing: "bulbs A and B" against "bulbs A and C").
+LABELS = True
+_NUMBER_WORDS = {w: str(k) for k, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+
+
+def _labels(reading: Reading, lo: int, hi: int) -> frozenset[str]:
+    """The labels a claim names: single letters ("bulb A", "a and c"; an article "a" is followed by the word it
+    goes with, a label by a function word, a comma or nothing) and numbers ("terminal 4", "terminal one")."""
+    out = set()
+    tokens = reading.tokens
+    for k in range(lo, hi):
+        t = tokens[k]
+        nxt = tokens[k + 1] if k + 1 < hi else None
+        if t.text.isdigit():
+            out.add(t.text)
+        elif t.text in _NUMBER_WORDS and k > lo and tokens[k - 1].text not in STOPWORDS \
+                and tokens[k - 1].text not in NEGATORS:
+            out.add(_NUMBER_WORDS[t.text])
+        elif len(t.text) == 1 and t.text.isalpha() and reading.text[t.start - 1 : t.start] not in ("'", '"', "’"):
+            if t.text in ("a", "i") and nxt is not None and nxt.text not in STOPWORDS \
+                    and not any(ch in reading.text[t.end:nxt.start] for ch in ",;:()."):
+                continue  # an article or "I"
+            out.add(t.text)
+    return frozenset(out)
 
 
 def _units(reading: Reading) -> list[tuple[int, int]]:
@@ -61,6 +104,48 @@ def _compare(words: list[Token], rwords: list[Token], opposites: Opposites,
             len({t.stem for t in shared}), flipped)
 
 
+#: A verdict that opens an answer: yes or no, a choice ("B.", "(c)"), or a number ("30 meters").
+_VERDICT = re.compile(r"\s*(?:(yes|yeah|yep|no|nope)\b(?!\s+(?:and|or)\s+(?:yes|no)\b)(?![-']\w)"
+                      r"|\(?([a-h])(?:[.,:)]|\s*$)"
+                      r"|(\d+(?:\.\d+)?)(?![\w.]*\s*[-+*/x=]))", re.IGNORECASE)
+_YES = frozenset({"yes", "yeah", "yep"})
+
+
+def _verdict(text: str) -> tuple[str, str, str] | None:
+    """(kind, value, the words as written) of the verdict that opens ``text``, if any."""
+    m = _VERDICT.match(text)
+    if not m:
+        return None
+    if m.group(1):
+        return "yes/no", "yes" if m.group(1).lower() in _YES else "no", m.group(1)
+    if m.group(2):
+        return "choice", m.group(2).lower(), m.group(2)
+    return "number", str(float(m.group(3))), m.group(3)
+
+
+def _numbers(text: str) -> set[str]:
+    return {str(float(n)) for n in re.findall(r"(?<![\w.])\d+(?:\.\d+)?", text)}
+
+
+def check_verdict(answer: str, references: list[str]) -> Contradiction | None:
+    """An answer that opens with a different verdict than every reference does: "No, ..." to a reference that
+    says "Yes, ...", "B." to "A. ...", "30 meters" to "40 meters." (a number only when the reference's number is
+    nowhere in the answer). The explanation after it may share every word with the reference; the verdict is
+    the claim."""
+    verdicts = [_verdict(r) for r in references]
+    if not verdicts or verdicts[0] is None or any(v is None or v[:2] != verdicts[0][:2] for v in verdicts):
+        return None
+    said = _verdict(answer)
+    if said is None or said[0] != verdicts[0][0] or said[1] == verdicts[0][1]:
+        return None
+    if said[0] == "number" and verdicts[0][1] in _numbers(answer):
+        return None
+    first = re.split(r"(?<=[.!?])\s+", answer.strip(), maxsplit=1)[0]
+    start = answer.index(first)
+    fact = re.split(r"(?<=[.!?])\s+", references[0].strip(), maxsplit=1)[0]
+    return Contradiction("opposite", fact, "", said[2], first, start, start + len(first))
+
+
 def check_reference(answer: str, references: list[str], opposites: Opposites,
                     reading: Reading | None = None) -> list[Contradiction]:
     """Contradictions of the reference answers, for a question without facts.
@@ -73,23 +158,31 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
     """
     if not answer.strip() or not references:
         return []
+    verdict = check_verdict(answer, references)
+    if verdict is not None:
+        return [verdict]
     reading = reading or Reading.of(answer)
     claims = []
+    rlabel_of: dict[tuple[int, int], frozenset[str]] = {}
     for reference in references:
         r = Reading.of(reference)
         for lo, hi in _units(r):
             words = _content_words(r, lo, hi)
             if words:
                 claims.append((r, lo, hi, words))
+                rlabel_of[(id(r), lo)] = _labels(r, lo, hi) if LABELS else frozenset()
     out = []
-    sentences: dict[int, list[Token]] = {}
-    for t in reading.tokens:
-        sentences.setdefault(t.sentence, []).append(t)
+    spans: dict[int, list[int]] = {}
+    for k, t in enumerate(reading.tokens):
+        spans.setdefault(t.sentence, [k, k])[1] = k + 1
+    # Each sentence's words as the claims read them ("non-magnetic" is "nonmagnetic", not "magnetic").
+    sentences = {n: _content_words(reading, lo, hi) for n, (lo, hi) in spans.items()}
     for lo, hi in _units(reading):
         words = _content_words(reading, lo, hi)
         if not words:
             continue
         sentence = sentences[reading.tokens[lo].sentence]
+        labels = _labels(reading, lo, hi) if LABELS else frozenset()
         verdicts = []
         for r, rlo, rhi, rwords in claims:
             own_share, ref_share, shared, flipped = _compare(words, rwords, opposites, sentence)
@@ -99,23 +192,28 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
             if not shared or share < MIN_ALIGNED_SHARE:
                 continue
             negation_flip = (_negations(reading, lo, hi) % 2) != (_negations(r, rlo, rhi) % 2)
-            flips = len({t.stem for t in flipped}) + negation_flip
+            rlabels = rlabel_of[(id(r), rlo)]
+            # Other things named than the reference names ("bulbs A and B" for "bulbs A and C"): a swap. Naming
+            # fewer or more of them is not (an incomplete or a wider answer).
+            swapped = bool(labels & rlabels and labels - rlabels and rlabels - labels)
+            flips = len({t.stem for t in flipped}) + negation_flip + swapped
             # A negation flip alone needs the two claims to be close paraphrases, seen from both sides: a long
             # sentence negates many things.
-            if flips == 1 and not flipped and min(own_share, ref_share) < MIN_NEGATION_SHARE \
+            if flips == 1 and not flipped and not swapped and min(own_share, ref_share) < MIN_NEGATION_SHARE \
                     and not (own_share == 1.0 and ref_share >= 0.5):  # "there is a gap" / "there is no gap between them"
                 continue
-            verdicts.append((share, shared, flips, flipped, r, rlo, rhi))
+            verdicts.append((share, shared, flips, flipped, r, rlo, rhi, swapped))
         if not verdicts:
             continue
         best = max(v[0] for v in verdicts)
         closest = sorted((v for v in verdicts if v[0] >= best - SUPPORT_MARGIN), key=lambda v: (-v[0], -v[1]))
         if any(v[2] % 2 == 0 for v in closest):
             continue  # a reference claim about as close says it as the answer does
-        share, shared, flips, flipped, r, rlo, rhi = closest[0]
+        share, shared, flips, flipped, r, rlo, rhi, swapped = closest[0]
         start, end = reading.tokens[lo].start, reading.tokens[hi - 1].end
-        said = ", ".join(dict.fromkeys(reading.text[t.start:t.end] for t in flipped)) or "the negation"
+        said = ", ".join(dict.fromkeys(reading.text[t.start:t.end] for t in flipped)) \
+            or (", ".join(sorted(labels - rlabel_of[(id(r), rlo)])).upper() if swapped else "the negation")
         fact = r.text[r.tokens[rlo].start : r.tokens[rhi - 1].end]
-        out.append(Contradiction("opposite" if flipped else "negation", fact, "", said,
+        out.append(Contradiction("opposite" if flipped else "swap" if swapped else "negation", fact, "", said,
                                  reading.text[start:end], start, end))
     return out

@@ -5,8 +5,8 @@ import importlib
 
 from grader.errors import EXIT_USAGE, GraderError
 
-#: extra name -> the import it provides and what it is for (the message says how to get it).
-EXTRAS = {"ray": ("ray", "--engine ray"), "parquet": ("pyarrow", "reading Parquet tables")}
+#: extra name -> the import it provides and what needs it (the message says how to get it).
+EXTRAS = {"ray": ("ray", "Ray"), "parquet": ("pyarrow", "reading a Parquet table needs pyarrow")}
 
 
 class OptionError(GraderError):
@@ -21,9 +21,10 @@ class MissingExtraError(OptionError):
 
 def require(extra: str, *, field: str | None = None, path: str | None = None):
     """The module behind ``extra``, or MissingExtraError saying how to install it (never an ImportError)."""
-    module, purpose = EXTRAS[extra]
+    module, what = EXTRAS[extra]
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingExtraError(f"{purpose} needs {module}, which is not installed; install it with: "
-                                f"pip install 'grader[{extra}]'", field=field, path=path) from None
+        needs = what if " needs " in what else f"needs {what}"
+        raise MissingExtraError(f"{needs}, which is not installed; install it with: pip install 'grader[{extra}]'",
+                                field=field, path=path) from None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from grader.errors import EXIT_CONFIG, GraderError
 from grader.scale.extras import OptionError, require
-from grader.scale.stream import CPU_CHUNK, GPU_CHUNK, Item, grade_isolated, grade_lines
+from grader.scale.stream import CPU_CHUNK, GPU_CHUNK, Item, grade_lines
 
 #: Chunks queued per actor: one grading, one waiting, so an actor never idles while the driver writes.
 DEPTH = 2
@@ -53,6 +53,16 @@ class GraderRecipe:
         return Grader(self.bank, metrics=self.metrics, config=self.config, device=self.device or "cpu")
 
 
+@dataclass(frozen=True)
+class GraderView:
+    """The driver's stand-in for the workers' ``Grader``: its bank (to match questions) and signature (for the
+    reports), never the model."""
+
+    bank: object
+    metrics: tuple[str, ...]
+    signature: dict
+
+
 class _Worker:
     """One Ray actor: one ``Grader``, built once, grading chunk after chunk."""
 
@@ -67,8 +77,10 @@ class _Worker:
     def grade_lines(self, items: list[Item], digest: str) -> tuple[list[str], int]:
         return grade_lines(self.grader, items, digest)
 
-    def grade_many(self, pairs: list[tuple[str, str]]) -> list:
-        return grade_isolated(self.grader, pairs)
+    def grade_groups(self, groups: list[list[tuple[str, str]]]) -> list:
+        from grader.scoring.isolation import grade_groups
+
+        return grade_groups(self.grader, groups)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -84,7 +96,7 @@ class RayEngine:
     def __init__(self, grader, *, address: str | None = None, workers: int | None = None,
                  chunk_size: int | None = None):
 
-        self._ray = ray = require("ray", field="--engine")
+        self._ray = ray = require("ray", field="--engine ray")
         self.grader = grader  # the driver's: question look-ups only, it never loads the model
         if workers is not None and workers < 1:
             raise OptionError("must be 1 or more", field="--workers")
@@ -166,9 +178,14 @@ class RayEngine:
         """(lines, errors among them) per chunk, in order, as the local engine's ``map``."""
         return self._ordered(("grade_lines", (items, digest)) if items else (None, ([], 0)) for items in chunks)
 
-    def grade_many_chunks(self, chunks: Iterable[list[tuple[str, str]]]) -> Iterator[list]:
-        """Reports (or the GraderError of an answer refused) per chunk of pairs, in order: ``batch`` on Ray."""
-        return self._ordered(("grade_many", (pairs,)) if pairs else (None, []) for pairs in chunks)
+    def grade_chunks(self, chunks: Iterable[list[list[tuple[str, str]]]]) -> Iterator[list]:
+        """``batch`` on Ray: per chunk of groups (a transcript's answers each), each group's reports or its
+        ``GroupFailure``, in order (``grade_files(grade_chunks=...)``)."""
+        return self._ordered(("grade_groups", (groups,)) if groups else (None, []) for groups in chunks)
+
+    def view(self) -> "GraderView":
+        """What the driver's batch needs of a grader (bank, signature) when the workers do the grading."""
+        return GraderView(self.grader.bank, self.grader.metrics, self.signature)
 
     def close(self) -> None:
         ray = self._ray

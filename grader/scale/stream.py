@@ -67,30 +67,16 @@ def default_chunk(grader) -> int:
     return GPU_CHUNK if "bertscore" in grader.metrics and grader.device == "cuda" else CPU_CHUNK
 
 
-def grade_isolated(grader, pairs: list[tuple[str, str]]) -> list:
-    """Reports for (question id, answer) pairs from one ``grade_many``; if it refuses one answer, each pair alone
-    so that only that one fails (its GraderError in its place)."""
-    try:
-        return list(grader.grade_many(pairs))
-    except GraderError:
-        pass
-    out = []
-    for pair in pairs:
-        try:
-            out.append(grader.grade_many([pair])[0])
-        except GraderError as exc:
-            out.append(exc)
-    return out
-
-
 def grade_lines(grader, items: list[Item], digest: str) -> tuple[list[str], int]:
-    """The output lines of checked rows, graded in one batch, and how many of them are errors: what every engine
-    runs, in whatever process."""
-    reports = grade_isolated(grader, [(qid, answer) for _, _, qid, answer in items])
-    lines = [error_line(rid, line, qid, report.message) if isinstance(report, GraderError)
-             else graded_line(rid, line, report.to_dict(), digest)
-             for (rid, line, qid, _), report in zip(items, reports)]
-    return lines, sum(1 for report in reports if isinstance(report, GraderError))
+    """The output lines of checked rows, graded in one batch (a row the grader refuses fails alone), and how many
+    of them are errors: what every engine runs, in whatever process."""
+    from grader.scoring.isolation import GroupFailure, grade_groups
+
+    outcomes = grade_groups(grader, [[(qid, answer)] for _, _, qid, answer in items])
+    lines = [error_line(rid, line, qid, outcome.message) if isinstance(outcome, GroupFailure)
+             else graded_line(rid, line, outcome[0].to_dict(), digest)
+             for (rid, line, qid, _), outcome in zip(items, outcomes)]
+    return lines, sum(1 for outcome in outcomes if isinstance(outcome, GroupFailure))
 
 
 def row_problem(grader, row: TableRow) -> str | None:
@@ -129,6 +115,17 @@ class LocalEngine:
         """(lines, errors among them) per chunk, in order."""
         for items in chunks:
             yield grade_lines(self.grader, items, digest) if items else ([], 0)
+
+    def grade_chunks(self, chunks: Iterable[list[list[tuple[str, str]]]]) -> Iterator[list]:
+        """``batch``: per chunk of groups, each group's reports or its ``GroupFailure``, in order."""
+        from grader.scoring.isolation import grade_groups
+
+        for groups in chunks:
+            yield grade_groups(self.grader, groups) if groups else []
+
+    def view(self):
+        """The grader that ``batch`` matches questions with and signs reports with: here, the one grading."""
+        return self.grader
 
     def close(self) -> None:
         pass

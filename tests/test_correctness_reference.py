@@ -1,0 +1,90 @@
+"""The no-rubric contradiction check (grader/metrics/reference.py): verdicts, labels, negating prefixes and the
+lexicon's function words. Sentences invented for these tests, not taken from any graded data set."""
+from __future__ import annotations
+
+import pytest
+
+from grader.metrics.opposites import negated_form, opposites_for
+from grader.metrics.reference import check_reference, check_verdict
+
+
+def kinds(answer: str, references: list[str]) -> list[str]:
+    return [c.kind for c in check_reference(answer, references, opposites_for())]
+
+
+# ------------------------------------------------------------------ verdicts
+
+
+@pytest.mark.parametrize("answer, references, contradicts", [
+    ("No, because the ice melts first.", ["Yes. The ice melts before the wax does."], True),
+    ("Yes, the ice melts before the wax.", ["Yes. The ice melts before the wax does."], False),
+    ("Yes and no: it depends on the room.", ["No, the wax melts first."], False),
+    ("No two crystals look the same.", ["Compare the crystals to see if they look the same."], False),
+    ("B. It has the larger surface.", ["A. Its surface is larger, so it warms faster."], True),
+    ("A, because its surface is larger.", ["A. Its surface is larger, so it warms faster."], False),
+    ("12 grams, since 5 plus 7 is 12.", ["15 grams. 5 grams and 10 grams make 15 grams."], True),
+    ("5 grams and 10 grams make 15 grams.", ["15 grams. 5 grams and 10 grams make 15 grams."], False),
+    ("O(n) in the best case", ["N (the length of the list) steps when the list is sorted."], False),
+])
+def test_an_answer_that_opens_with_another_verdict_contradicts(answer, references, contradicts):
+    assert (check_verdict(answer, references) is not None) is contradicts
+
+
+def test_references_that_disagree_on_the_verdict_give_none():
+    assert check_verdict("No.", ["Yes, if it is warm.", "No, if it is cold."]) is None
+
+
+def test_a_verdict_contradiction_quotes_the_first_sentence():
+    [c] = check_reference("No. The ice melts first.", ["Yes. The ice melts before the wax does."], opposites_for())
+    assert c.text == "No." and c.said == "No" and c.fact == "Yes."
+
+
+# ------------------------------------------------------------------ labels
+
+
+REFS = ["Lamps P and R are still in closed loops with the cell"]
+
+
+@pytest.mark.parametrize("answer, contradicts", [
+    ("lamps P and Q are still in closed loops with the cell", True),  # Q named where the reference has R
+    ("lamps P and R are still in closed loops with the cell", False),
+    ("lamp P is still in a closed loop with the cell", False),  # fewer: incomplete, not wrong
+    ("lamps P, Q and R are in closed loops", False),  # more: wider, not a swap
+    ("a lamp is in a closed loop", False),  # an article, not a label
+])
+def test_other_labels_than_the_reference_names_are_a_swap(answer, contradicts):
+    assert ("swap" in kinds(answer, REFS)) is contradicts
+
+
+def test_numbered_labels_in_words_or_digits():
+    refs = ["Points 2 and 5 are joined by the wire"]
+    assert "swap" in kinds("points two and 4 are joined by the wire", refs)
+    assert not kinds("points two and 5 are joined by the wire", refs)
+
+
+# ------------------------------------------------------------------ prefixes and function words
+
+
+@pytest.mark.parametrize("a, b, opposite", [
+    ("lit", "unlit", True), ("complete", "incomplete", True), ("magnetic", "nonmagnetic", True),
+    ("connected", "disconnected", True), ("sight", "insight", False), ("cover", "discover", False),
+    ("port", "import", False), ("lit", "lit", False),
+])
+def test_negating_prefixes(a, b, opposite):
+    assert negated_form(a, b) is opposite
+
+
+def test_an_unlit_lamp_contradicts_a_lit_one():
+    assert kinds("the lamp stays unlit", ["The lamp stays lit"]) == ["opposite"]
+
+
+def test_same_is_a_claim_word():
+    refs = ["X and Y are in different loops"]
+    assert kinds("X and Y are in the same loop", refs)
+    assert not kinds("X and Y are not in the same loop", refs)
+
+
+def test_a_hyphenated_non_is_one_word():
+    refs = ["Iron is magnetic"]
+    assert kinds("iron is non-magnetic", refs) == ["opposite"]
+    assert not kinds("there are non-constant and constant pointers", ["nonconstant pointers and constant pointers"])
