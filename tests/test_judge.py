@@ -613,3 +613,31 @@ def test_judge_flags_carry_their_evidence():
     failed = judge_flags(verdict_of(None, failed="HTTP 500", injection=["x"]), 40, SETTINGS)
     assert failed == [{"flag": "judge-failed", "reason": "HTTP 500"}, {"flag": "prompt-injection", "quote": "x"}]
     assert judge_flags(None, 40, SETTINGS) == []
+
+
+# -- tools/judge_weight.py: choosing the judge's weight on the development answers -----------------------------
+@pytest.mark.parametrize("judge_kind", ["oracle", "constant"])
+def test_judge_weight_tool(judge_kind, tmp_path, capsys):
+    path = DATASETS / "genai-dev-tiers.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} not here")
+    sys.path.insert(0, str(REPO / "tools"))
+    import judge_weight
+
+    gold = {json.loads(line)["answer"].strip(): json.loads(line)["grade"] for line in path.read_text().splitlines()}
+
+    def reply(body):
+        grade = round(gold[answer_of(body).strip()]) if judge_kind == "oracle" else 3
+        return 200, verdict_content(body, grade=grade)
+    with StubServer(reply=reply) as stub:
+        code = judge_weight.main(["--judge", stub.url, "--judge-model", "stub-model", "--metrics", "keywords,rouge",
+                                  "--concurrency", "8", "--cache-dir", str(tmp_path)])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["answers"] == 200 and summary["judged"] == 200 and summary["failed"] == 0
+    assert [f["weight"] for f in summary["grid"]][:3] == [0.0, 0.05, 0.1]
+    if judge_kind == "oracle":  # a judge that knows the gold grades earns most of the weight
+        assert summary["best"]["weight"] >= 0.5 and summary["judge_alone_pearson"] > 0.95
+        assert summary["best"]["pearson"] > summary["metrics_alone"]["pearson"] + 0.05
+        assert summary["leave_one_question_out"]["pearson"] > summary["metrics_alone"]["pearson"]
+    else:  # a judge that says 3 to everything earns none
+        assert summary["best"]["weight"] == 0.0 and summary["judge_alone_pearson"] != summary["judge_alone_pearson"]
