@@ -114,6 +114,16 @@ class HttpClient:
         return self._request("POST", path, body, final)
 
     def _request(self, method: str, path: str, body: dict | None, final=None):
+        try:
+            return self._attempts(method, path, body, final)
+        except HttpFailure as failure:
+            if self._api_key and (self._api_key in failure.reason or self._api_key in failure.body):
+                # A server that echoes the request's headers must not put the key into a report.
+                raise HttpFailure(failure.reason.replace(self._api_key, "***"), status=failure.status,
+                                  body=failure.body.replace(self._api_key, "***")) from None
+            raise
+
+    def _attempts(self, method: str, path: str, body: dict | None, final):
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {"Accept": "application/json", "User-Agent": "grader-judge"}
         if data is not None:
