@@ -37,7 +37,8 @@ def rubric(qid: str) -> dict:
                 concepts=[{"name": c["name"], "statement": c.get("statement", ""), "required": c.get("required", False)}
                           for c in rub.get("concepts", [])],
                 facts=[{"claim": f["claim"]} for f in rub.get("facts", [])],
-                pitfalls=[{"name": p["name"], "explanation": p.get("explanation", "")} for p in rub.get("pitfalls", [])])
+                pitfalls=[{"name": p["name"], "explanation": p.get("explanation", "")}
+                          for p in rub.get("pitfalls", [])])
 
 
 def trimmed(qid: str, concepts: int = 2) -> dict:

@@ -568,6 +568,16 @@ MATRIX = [
     ("serve-calibration-tampered", ["serve", *LEX, "--calibration", "{D}/cal-tampered.json"], EXIT_CONFIG,
      "[checksum]"),
     ("serve-unknown-metric", ["serve", "--metrics", "bleu"], EXIT_CONFIG, "metrics"),
+    # judge check (nothing is sent: each fails before a request, or at a closed port)
+    ("judge-check-plain-http-remote", ["judge", "check", "--judge", "http://example.com/v1", "--judge-model", "m"],
+     EXIT_CONFIG, "--judge"),
+    ("judge-check-credentials-in-url", ["judge", "check", "--judge", "https://u:secret@example.com/v1",
+                                        "--judge-model", "m"], EXIT_CONFIG, "GRADER_JUDGE_API_KEY"),
+    ("judge-check-no-model", ["judge", "check", "--judge", "http://127.0.0.1:9/v1"], EXIT_INPUT, "--judge-model"),
+    ("judge-check-refused", ["judge", "check", "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m"],
+     EXIT_CONFIG, "connection refused"),
+    ("judge-check-bank-broken", ["judge", "check", "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m",
+                                 "--bank", "{D}/banks/utf16"], EXIT_BANK, "q01.yaml"),
     # usage
     ("usage-unknown-command", ["grde"], EXIT_USAGE, "grde"),
     ("usage-missing-option", ["grade", "--answer", "x"], EXIT_USAGE, "--question"),
@@ -628,7 +638,7 @@ def _commands(group=None, prefix: str = "") -> set[str]:
 
 
 def test_the_matrix_covers_every_command():
-    covered = {" ".join(args[:2]) if args[0] in ("bank", "rubric") else args[0] for _, args, _, _ in MATRIX}
+    covered = {" ".join(args[:2]) if args[0] in ("bank", "rubric", "judge") else args[0] for _, args, _, _ in MATRIX}
     missing = _commands() - covered
     assert not missing, f"add bad-input cases for: {', '.join(sorted(missing))}"
     listed = runner.invoke(app, ["--help"]).output
