@@ -2,8 +2,9 @@
 port) serving a real model (Gemma 3 270M, Q4_K_M GGUF). scripts/setup_judge.sh installs both, cached.
 
 These assert the protocol, parsing, caching, determinism, signature, failure handling and the injection guard,
-not the tiny model's grades. Without the server they skip with the reason, unless GRADER_JUDGE_E2E=required
-(as in CI), where a missing server is a failure.
+not the tiny model's grades. They take minutes of both cores, so they run only when asked: GRADER_JUDGE_E2E=1
+(skipped, with the reason, when the server is not set up) or GRADER_JUDGE_E2E=required (CI: a missing server
+is a failure).
 """
 from __future__ import annotations
 
@@ -66,10 +67,13 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    mode = os.environ.get("GRADER_JUDGE_E2E", "")
+    if mode not in ("1", "required"):
+        pytest.skip("the judge's end-to-end tests run with GRADER_JUDGE_E2E=1 (minutes of CPU; CI runs them)")
     missing = [str(p) for p in (SERVER_PYTHON, MODEL_FILE) if not p.exists()]
     if missing:
         reason = f"judge test server not set up ({', '.join(missing)} missing): run bash scripts/setup_judge.sh"
-        if os.environ.get("GRADER_JUDGE_E2E") == "required":
+        if mode == "required":
             pytest.fail(reason)
         pytest.skip(reason)
     port = free_port()
