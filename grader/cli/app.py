@@ -191,6 +191,35 @@ def _config(weights: Optional[Path], calibration: Optional[Path], metrics: str):
     return dataclasses.replace(config, calibration=loaded)
 
 
+JudgeOption = Annotated[Optional[str], typer.Option(
+    "--judge", envvar="GRADER_JUDGE_URL", show_envvar=True, show_default=False,
+    help="An LLM judge as a fourth metric: the OpenAI API base of a server you run, e.g. "
+    "http://127.0.0.1:8080/v1 (plain http only to loopback; a key only from GRADER_JUDGE_API_KEY). Off by default; "
+    "see docs/judge.md.")]
+JudgeModelOption = Annotated[Optional[str], typer.Option(
+    "--judge-model", help="The judge's model: one the server lists at GET /models.", show_default=False)]
+JudgeTimeoutOption = Annotated[float, typer.Option("--judge-timeout", help="Seconds to wait for one judge reply.")]
+JudgeConcurrencyOption = Annotated[int, typer.Option("--judge-concurrency", help="Judge requests at a time.")]
+
+
+def _judge(url: Optional[str], model: Optional[str], timeout: float = 300.0, concurrency: int = 1):
+    """None without --judge (nothing of the judge is imported); else a Judge checked against its server, so a
+    bad URL, an unreachable server or a model it does not serve is one line (exit 5) before anything is graded."""
+    if not url:
+        if model:
+            raise UsageError("--judge-model needs --judge URL (or GRADER_JUDGE_URL)", field="--judge-model")
+        return None
+    if not model:
+        raise UsageError("--judge needs --judge-model NAME (a model the server lists)", field="--judge-model")
+    if concurrency < 1:
+        raise UsageError(f"must be 1 or more, got {concurrency}", field="--judge-concurrency")
+    from grader.judge import Judge
+
+    judge = Judge(url, model, timeout=timeout)
+    judge.connect()
+    return judge
+
+
 RecordOption = Annotated[bool, typer.Option("--record", help="Record the scores in the progress history "
                          "(also: GRADER_HISTORY=1); see 'grader history'.")]
 HistoryDbOption = Annotated[Optional[Path], typer.Option("--history-db", help="History database (default: "

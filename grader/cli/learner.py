@@ -13,6 +13,9 @@ from grader.cli.app import (
     CalibrationOption,
     ForceOption,
     HistoryDbOption,
+    JudgeModelOption,
+    JudgeOption,
+    JudgeTimeoutOption,
     MetricsOption,
     RecordOption,
     _choose_format,
@@ -21,6 +24,7 @@ from grader.cli.app import (
     _err_console,
     _escape,
     _handled,
+    _judge,
     _record_history,
     app,
 )
@@ -160,6 +164,9 @@ def grade(
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
     force: ForceOption = False,
+    judge: JudgeOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_timeout: JudgeTimeoutOption = 300.0,
 ):
     """Grade one answer to one bank question and explain the score.
 
@@ -190,7 +197,8 @@ def grade(
         loaded = load_bank(bank)
         qid = resolve_question(loaded, question)
         text = _read_answer(answer, answer_file)
-        grader = Grader(loaded, metrics=metrics, config=_config(weights, calibration, metrics))
+        config = _config(weights, calibration, metrics)
+        grader = Grader(loaded, metrics=metrics, config=config, judge=_judge(judge, judge_model, judge_timeout))
         report = grader.grade(qid, text)
         _emit_report(report, fmt, output, force, loaded)
         _record_history(record, history_db, "grade", [(None, report.to_dict())],
@@ -246,6 +254,9 @@ def practice(
     bank: BankOption = None,
     record: RecordOption = False,
     history_db: HistoryDbOption = None,
+    judge: JudgeOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_timeout: JudgeTimeoutOption = 300.0,
 ):
     """Practise interactively: a question, your answer, the report, then retry, the model answer, next or quit.
 
@@ -262,7 +273,8 @@ def practice(
 
         loaded = load_bank(bank)
         pool = _practice_pool(loaded, question, topic, seed)
-        code = _Practice(Grader(loaded, metrics=metrics), pool, record, history_db).run()
+        grader = Grader(loaded, metrics=metrics, judge=_judge(judge, judge_model, judge_timeout))
+        code = _Practice(grader, pool, record, history_db).run()
         if code:
             raise typer.Exit(code)
 
