@@ -12,6 +12,10 @@ from grader.cli.app import (
     BankOption,
     CalibrationOption,
     HistoryDbOption,
+    JudgeConcurrencyOption,
+    JudgeModelOption,
+    JudgeOption,
+    JudgeTimeoutOption,
     MetricsOption,
     RecordOption,
     WeightsOption,
@@ -20,6 +24,7 @@ from grader.cli.app import (
     _err_console,
     _escape,
     _handled,
+    _judge,
     _record_history,
     app,
 )
@@ -55,6 +60,10 @@ def batch(
                       "is complete and current (same input and signature): finish an interrupted batch, in any "
                       "--format.")]
     = False,
+    judge: JudgeOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_timeout: JudgeTimeoutOption = 300.0,
+    judge_concurrency: JudgeConcurrencyOption = 1,
 ):
     """Grade mock-interview transcripts: match each question asked to the bank, grade every answer, summarise.
 
@@ -77,7 +86,9 @@ def batch(
         fmt = _batch_formats(fmt, input_format)
         check_engine(engine, address, workers)  # before anything slow: Ray not installed is one line (exit 2)
         check_writable(output_dir, folder=True)
-        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics), device=device)
+        client = _batch_judge(judge, judge_model, judge_timeout, judge_concurrency, engine)
+        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics), device=device,
+                        judge=client, judge_concurrency=judge_concurrency)
         skipped: list = []
         files, failures = expand_inputs(paths, exclude=[output_dir], skipped=skipped)
         console = _err_console()
@@ -111,6 +122,7 @@ def _grade_batch(console, runner, files, failures, folder, output_dir, record_fi
 
     try:
         with _progress(console) as progress:
+            _follow_judge(runner.view(), progress)
             return grade_files(files, runner.view(), failures=failures, progress=progress, on_graded=folder.write,
                                saved=folder.saved if resume else None, grade_chunks=runner.grade_chunks, **options)
     except KeyboardInterrupt:
@@ -119,6 +131,31 @@ def _grade_batch(console, runner, files, failures, folder, output_dir, record_fi
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         runner.close()
+
+
+def _batch_judge(url, model, timeout: float, concurrency: int, engine: str):
+    """The judge, connected (a bad server or model: one line, exit 5), or None without --judge."""
+    if url and engine != "local":
+        from grader.cli.app import UsageError
+
+        raise UsageError("--judge grades with --engine local only (the judge's requests and cache are here)",
+                         field="--judge")
+    return _judge(url, model, timeout, concurrency)
+
+
+def _follow_judge(grader, progress) -> None:
+    """With --judge, a third bar: answers judged (the judge is asked once per chunk of answers, so its total
+    grows chunk by chunk)."""
+    if getattr(grader, "judge", None) is None:
+        return
+    before = [0]
+
+    def judged(done: int, total: int) -> None:
+        progress("judge", before[0] + done, before[0] + total)
+        if done == total:
+            before[0] += total
+
+    grader.on_judged = judged
 
 
 def _batch_formats(fmt: str, input_format: Optional[str]) -> str:
@@ -145,8 +182,8 @@ def _progress(console):
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task("parsing transcripts" if stage == "parse" else "grading answers",
-                                            total=total)
+                names = {"parse": "parsing transcripts", "judge": "judging answers (LLM)"}
+                tasks[stage] = bar.add_task(names.get(stage, "grading answers"), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
         yield progress
@@ -204,6 +241,9 @@ def serve(
     bank: BankOption = None,
     weights: WeightsOption = None,
     calibration: CalibrationOption = None,
+    judge: JudgeOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_timeout: JudgeTimeoutOption = 300.0,
 ):
     """Serve a local HTTP JSON API with the model kept warm: POST /grade, POST /batch, GET /questions, GET /health.
 
@@ -224,7 +264,8 @@ def serve(
             raise InputError(f"port must be 1-65535, got {port}", field="--port")
         if max_request_bytes < 1024:
             raise InputError("must be at least 1024", field="--max-request-bytes")
-        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics))
+        grader = Grader(load_bank(bank), metrics=metrics, config=_config(weights, calibration, metrics),
+                        judge=_judge(judge, judge_model, judge_timeout))
         sock = bind(host, port)  # a port in use is one line (exit 5) before anything says "serving"
         _err_console().print(f"grader {grader.signature['grader']} serving on http://{host}:{port} "
                              "(Ctrl-C to stop)")

@@ -16,6 +16,10 @@ from grader.cli.app import (
     BankOption,
     CalibrationOption,
     ForceOption,
+    JudgeConcurrencyOption,
+    JudgeModelOption,
+    JudgeOption,
+    JudgeTimeoutOption,
     MetricsOption,
     ReferencesSepOption,
     UsageError,
@@ -24,6 +28,7 @@ from grader.cli.app import (
     _config,
     _err_console,
     _handled,
+    _judge,
     _references_sep,
     app,
 )
@@ -146,6 +151,10 @@ def evaluate(
     weights: WeightsOption = None,
     calibration: CalibrationOption = None,
     force: ForceOption = False,
+    judge: JudgeOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_timeout: JudgeTimeoutOption = 300.0,
+    judge_concurrency: JudgeConcurrencyOption = 1,
 ):
     """Grade a human-graded CSV or JSONL and report agreement: Pearson, Spearman, QWK, RMSE, MAE; per metric, per question.
 
@@ -179,8 +188,10 @@ def evaluate(
                                     _references_sep(references_sep), rater_cols=raters)
         config = _config(weights, calibration, metrics)
         loaded = load_bank(bank)
+        client = _judge(judge, judge_model, judge_timeout, judge_concurrency)
         with _rows_progress(len(rows)) as progress:
-            result = run_evaluation(rows, lambda b: Grader(b, metrics=metrics, config=config), loaded, digest,
+            result = run_evaluation(rows, lambda b: Grader(b, metrics=metrics, config=config, judge=client,
+                                                           judge_concurrency=judge_concurrency), loaded, digest,
                                     exemplars=exemplars, max_score=max_score, progress=progress)
         summary = result.summary()
         if predictions is not None:

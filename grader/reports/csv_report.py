@@ -17,7 +17,7 @@ ANSWER_COLUMNS = (
     "keyword_coverage", "concepts_matched", "concepts_total", "pitfalls",
     "rouge1_f1", "rouge2_f1", "rougeL_f1", "bertscore_precision", "bertscore_recall", "bertscore_f1", "semantic",
     "flags", "mentor_grade", "difference", "reviewer", "reviewed_at", "mentor_note", "asked", "answer",
-    "errors", "kind",
+    "errors", "kind", "judge_grade", "judge_notes",
 )
 #: The ``kind`` column, for a spreadsheet filter: a graded answer, small talk (a turn that asked no bank
 #: question: no score), or a mentor's review kept from an earlier answer that a regrade changed.

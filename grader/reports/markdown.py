@@ -10,7 +10,7 @@ import re
 from grader.reports.guide import guide_entries, guide_title, shown_metrics
 from grader.reports.model import QuestionReport
 from grader.reports.signature import format_signature
-from grader.reports.views import metric_rows
+from grader.reports.views import judge_lines, metric_rows
 
 # --------------------------------------------------------------------------- Markdown escaping
 # Markdown files are rendered by many viewers, so text from a transcript, an answer or a file name is escaped
@@ -94,6 +94,7 @@ def transcript_markdown(data: dict) -> str:
         lines += [f"**Score: {_fmt(a['score'])} ({a['band']})**", ""]
         lines += mentor_markdown(a)
         lines += [f"- {md_text(line)}" for line in a.get("feedback", [])]
+        lines += judge_markdown(a, level="####")
         lines += ["", md_quote(a["answer"]) if a["answer"].strip() else "> (no answer)"]
         lines += model_answer_markdown(a, level="####")
     if data["unmatched"]:
@@ -123,6 +124,12 @@ def summary_markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
+def judge_markdown(entry: dict, level: str = "###") -> list[str]:
+    """The LLM judge's grade and flags with their quoted evidence (``--judge``); [] without a judge."""
+    lines = judge_lines(entry.get("judge"))
+    return ["", f"{level} LLM judge", ""] + [f"- {md_text(line)}" for line in lines] if lines else []
+
+
 def mentor_markdown(entry: dict) -> list[str]:
     """The mentor's latest review of one answer (from ``grader review``), beside the automatic score."""
     reviews = entry.get("reviews") or []
@@ -148,6 +155,7 @@ def question_markdown(data: dict, topics: tuple[str, ...] = ()) -> str:
     lines += ["| Metric | Value |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in metric_rows(data)]  # our own numbers and words
     lines += ["", "### Feedback", ""] + [f"- {md_text(line)}" for line in data.get("feedback", [])]
+    lines += judge_markdown(data)
     if keywords and keywords["matched"]:
         lines += ["", "### Evidence", ""] + [f"- **{md_text(m['concept'])}**: “{md_text(m['text'])}”"
                                              for m in keywords["matched"]]

@@ -43,6 +43,8 @@ class QuestionReport:
     #: The bank's reference answer and the rubric's key points: shown only after the learner has answered.
     model_answer: str = ""
     key_points: tuple[KeyPoint, ...] = ()
+    #: The LLM judge's grade, share of the score, findings and flags with their evidence (``--judge`` only).
+    judge: dict | None = None
 
     def metrics_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -79,6 +81,7 @@ class QuestionReport:
             "answer": self.answer,
             "signature": self.signature,
             **({"model_answer": model_answer_dict(self.model_answer, self.key_points)} if self.model_answer else {}),
+            **({"judge": self.judge} if self.judge is not None else {}),
         }
 
 

@@ -45,4 +45,8 @@ def format_signature(signature: dict) -> str:
             parts.append(f"device:{bert['device']}")
     parts.append(f"weights:{signature['weights']['sha256']}")
     parts.append(f"bank:{signature['bank']['digest']}")
+    judge = signature.get("judge")
+    if judge:  # --judge: the model, the server's id for it and the prompt's hash
+        parts.append(f"judge:{judge.get('model')}|server:{judge.get('server_model_id')}"
+                     f"|prompt:{str(judge.get('prompt_sha256'))[:12]}|w:{judge.get('weight')}")
     return "|".join(parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from grader.reports.guide import guide_entries, guide_title, shown_metrics
 from grader.reports.model import QuestionReport
 from grader.reports.signature import format_signature
-from grader.reports.views import metric_rows
+from grader.reports.views import judge_lines, metric_rows
 
 #: Band colours; "Missing" is the name older reports gave the lowest band (now "Not yet").
 BAND_COLOURS = {"Excellent": "green", "Good": "green", "Partial": "yellow", "Weak": "red", "Not yet": "red",
@@ -32,6 +32,7 @@ def print_text(report: QuestionReport, console, *, model_answer: bool = True, gu
         for line in report.feedback:
             style = "red" if line.startswith(("Misconception", "Essential", "Contradiction")) else None
             console.print(Text("• " + line, style=style))
+    print_judge(report.judge, console)
     if report.keywords is not None and report.keywords.matched:
         console.print()
         console.print(Text("Evidence", style="bold"))
@@ -42,6 +43,20 @@ def print_text(report: QuestionReport, console, *, model_answer: bool = True, gu
     if guide:
         print_guide(console, "question", shown_metrics(report.to_dict()))
     print_signature(report.signature, console)
+
+
+def print_judge(judge: dict | None, console) -> None:
+    """The LLM judge's grade and flags with their evidence (``--judge``); nothing without a judge."""
+    from rich.text import Text
+
+    lines = judge_lines(judge)
+    if not lines:
+        return
+    console.print()
+    for line in lines:
+        style = "red" if line.startswith(("judge: failed", "judge: contradiction")) else \
+            "yellow" if line.startswith(("judge disagrees", "judge: prompt")) else None
+        console.print(Text("• " + line, style=style))
 
 
 def print_model_answer(report: QuestionReport, console) -> None:

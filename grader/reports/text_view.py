@@ -57,6 +57,7 @@ def _answer_block(row: dict, full: bool) -> list[str]:
     if metrics:
         lines.append("  " + ", ".join(metrics))
     lines += [line for item in row["feedback"] for line in _wrap(f"• {item}", "  ", "  ")]
+    lines += [line for item in row["judge_notes"] for line in _wrap(f"• {item}", "  ", "  ")]
     lines.append("  Answer:")
     lines += _wrap(row["answer"] or "(empty answer)", "    ")
     return lines

@@ -20,6 +20,7 @@ METRICS = (
     ("bertscore_recall", "BERTScore R"),
     ("bertscore_f1", "BERTScore F1"),
     ("semantic", "Semantic"),
+    ("judge_score", "LLM judge"),
 )
 UNTAGGED = "untagged"
 
@@ -75,6 +76,9 @@ def _row(entry: dict, number: int, topics: dict[str, tuple[str, ...]], source: s
         "missing": list((entry.get("metrics") or {}).get("keywords", {}).get("missing", ())),
         "pitfall_hits": list((entry.get("metrics") or {}).get("keywords", {}).get("pitfalls", ())),
         "contradictions": list(entry.get("contradictions") or ()),
+        "judge": entry.get("judge"), "judge_notes": tuple(judge_lines(entry.get("judge"))),
+        "judge_grade": (entry.get("judge") or {}).get("grade"),
+        "judge_score": None if (entry.get("judge") or {}).get("score") is None else entry["judge"]["score"] / 100,
     }
     # What the answer got wrong, each as the quoted clause and the fact or explanation it runs against.
     row["errors"] = tuple([f"\"{c.get('text', '').strip()}\" contradicts: {c.get('fact', '')}" for c in row["contradictions"]]
@@ -189,6 +193,39 @@ def orphan_rows(data: dict, topics: dict[str, tuple[str, ...]] | None = None) ->
     return rows
 
 
+def judge_grade_line(judge: dict | None) -> str | None:
+    """The LLM judge's grade and share of the score in a few words; None without a judge."""
+    if not judge:
+        return None
+    if judge.get("grade") is None:
+        return "failed (not counted in the score)"
+    return (f"{judge['grade']}/{judge.get('out_of', 5)} ({judge.get('model') or '?'}), "
+            f"{100 * judge.get('weight', 0):.0f}% of the score")
+
+
+def judge_lines(judge: dict | None) -> list[str]:
+    """What the LLM judge said about one answer, one line each, for every renderer: its grade and reasons, then
+    each flag with its evidence (a failure, a removed prompt injection, a quoted contradiction, a disagreement
+    with the other metrics)."""
+    if not judge:
+        return []
+    lines = []
+    if judge.get("grade") is not None:
+        lines.append(f"LLM judge: {judge['grade']}/{judge.get('out_of', 5)}"
+                     + (f": {judge['rationale']}" if judge.get("rationale") else ""))
+    for flag in judge.get("flags") or ():
+        kind = flag.get("flag")
+        if kind == "judge-failed":
+            lines.append(f"judge: failed: {flag.get('reason', '')}")
+        elif kind == "prompt-injection":
+            lines.append(f"judge: prompt injection taken out before judging: \"{flag.get('quote', '')}\"")
+        elif kind == "judge-contradiction":
+            lines.append(f"judge: contradiction: \"{flag.get('quote', '')}\": {flag.get('why', '')}")
+        elif kind == "judge-disagrees":
+            lines.append(f"judge disagrees: {flag.get('note', '')}")
+    return lines
+
+
 def metric_rows(data: dict) -> list[tuple[str, str]]:
     """(label, value) of the metrics of a question report or transcript answer (its JSON dict), in plain words
     for the text and Markdown renderers; the labels match the entries of the reading guide (reports/guide.py)."""
@@ -216,4 +253,7 @@ def metric_rows(data: dict) -> list[tuple[str, str]]:
         rows.append(("Meaning overlap (BERTScore P / R / F1)", value))
     if data.get("semantic") is not None:
         rows.append(("Semantic similarity", f"{data['semantic']:.2f}"))
+    judged = judge_grade_line(data.get("judge"))
+    if judged:
+        rows.append(("LLM judge", judged))
     return rows

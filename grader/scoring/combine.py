@@ -53,6 +53,9 @@ class Config:
     digest: str = field(default="", compare=False)
     calibration: Any = None  # grader.calibration.Calibration: replaces the semantic weights when set
     compute_features: tuple[str, ...] = ()  # computed even when unweighted (calibration needs them all)
+    #: The weights file's own ``judge:`` section (weight, disagreement_margin), used only with ``--judge``;
+    #: without one, grader/data/judge.yaml (grader/scoring/judging.py).
+    judge: Any = field(default=None, compare=False)
 
     def band(self, score: float) -> str:
         for name, threshold in self.bands:
@@ -168,6 +171,10 @@ def load_config(path: str | Path | None = None) -> Config:
     guards = data.get("guards") or {}
     total = sum(weights.values())
     lexical_weights, lexical_floor, lexical_ceiling = _lexical_fallback(data.get("lexical_fallback"), num, path)
+    if data.get("judge") is not None:  # checked now (a bad edit fails at start-up); the judge loads only then
+        from grader.judge import judge_settings
+
+        judge_settings(data["judge"], path=path)
     return Config(
         keyword_weight=num(data, "keyword_weight", "keyword_weight", 0.0, 1.0),
         semantic_features={k: v / total for k, v in weights.items()},
@@ -194,6 +201,7 @@ def load_config(path: str | Path | None = None) -> Config:
         gist_min_semantic=num(guards, "gist_min_semantic", "guards.gist_min_semantic", 0, 1),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
+        judge=data.get("judge"),
     )
 
 
@@ -254,13 +262,17 @@ class Combined:
     keywords: float | None  # keyword coverage after guards
     semantic: float | None
     language: str | None = None  # the language the answer seems written in, when clearly not English
+    judge: dict | None = None  # the LLM judge's block for the report (grader.scoring.judging.apply_judge)
 
 
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
             rouge: RougeResult | None, bert: BertScoreResult | None,
             demoted: dict[str, float] | None = None, closer_question: str | None = None,
-            contradictions: tuple = ()) -> Combined:
-    """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags."""
+            contradictions: tuple = (), judge=None) -> Combined:
+    """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags.
+
+    ``judge`` (the LLM judge's verdict and settings, with ``--judge``) is mixed in before the guards, so caps and
+    penalties still apply; its flags come after the guards'."""
     flags: list[str] = []
     semantic = semantic_score(config, semantic_feature_values(rouge, bert, demoted))
     coverage = None
@@ -278,7 +290,7 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         base = config.keyword_weight * coverage + (1 - config.keyword_weight) * semantic
     else:
         base = next((v for v in (coverage, semantic) if v is not None), 0.0)
-    score = 100.0 * base
+    score, judged = _judged(100.0 * base, judge)
     if keywords is not None and any(m.required for m in keywords.missing):
         # The rubric gates the score: an answer that misses an essential point is at best Weak, however
         # similar it sounds (a VQ-VAE description is close to a VAE one, yet does not explain the ELBO).
@@ -324,6 +336,17 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         score = min(score, config.question_copy_cap)
     if language is not None:
         flags.append("not-english")
+    if judged is not None:
+        flags += list(dict.fromkeys(f["flag"] for f in judged["flags"]))
     score = round(min(100.0, max(0.0, score)), 2)
     rounded = [None if v is None else round(v, 6) for v in (coverage, semantic)]
-    return Combined(score, config.band(score), tuple(flags), *rounded, language)
+    return Combined(score, config.band(score), tuple(flags), *rounded, language, judged)
+
+
+def _judged(score: float, judge) -> tuple[float, dict | None]:
+    """``judge`` = (verdict, settings[, response format]) or None: the score with the judge's share, its block."""
+    if judge is None:
+        return score, None
+    from grader.scoring.judging import apply_judge
+
+    return apply_judge(score, *judge)

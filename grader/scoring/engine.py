@@ -38,7 +38,9 @@ class Grader:
     """Grades answers against a bank. Build once; call ``grade`` or ``grade_many`` as often as needed."""
 
     def __init__(self, bank: Bank | None = None, metrics: str | Sequence[str] | None = None,
-                 config: Config | None = None, device: str = "cpu"):
+                 config: Config | None = None, device: str = "cpu", judge=None, judge_concurrency: int = 1):
+        """``judge``: a ``grader.judge.Judge`` (``--judge``), asked once per ``grade_many`` for every answer, on
+        ``judge_concurrency`` threads; ``on_judged(done, total)`` may be set to follow each call's progress."""
         from grader.metrics.bertscore import DEVICES
 
         self.bank = bank if bank is not None else load_bank()
@@ -54,6 +56,13 @@ class Grader:
         self._bert = None
         self._sentences = None
         self._signature = None
+        self.judge = judge
+        self.judge_concurrency = judge_concurrency
+        self.on_judged = None
+        if judge is not None:
+            from grader.scoring.judging import load_settings
+
+            self.judge_settings, self._judge_source = load_settings(self.config)
 
     # ------------------------------------------------------------------ metric objects (lazy)
 
@@ -106,6 +115,10 @@ class Grader:
         if "keywords" in self.metrics:
             sigs["keywords"] = {"matching": "stem+synonyms+typos+formulas", "negation_aware_pitfalls": True}
         self._signature = (key, build_signature(self.bank, self.config, self.metrics, sigs))
+        if self.judge is not None:  # the server's model id is known once connected: not cached
+            from grader.scoring.judging import signature
+
+            return {**self._signature[1], "judge": signature(self.judge, self.judge_settings, self._judge_source)}
         return self._signature[1]
 
     # ------------------------------------------------------------------ grading
@@ -176,9 +189,29 @@ class Grader:
             closer = self._closer_questions(questions, answers, berts)
             self.bert.forget([a for a in answers if a not in {r for refs in references for r in refs}])
         keywords = self._keywords(questions, answers)
+        judged = self._judged(questions, answers)
         signature = self.signature
-        return [self._report(q, a, refs, bert, other, signature, kw)
-                for q, a, refs, bert, other, kw in zip(questions, answers, references, berts, closer, keywords)]
+        return [self._report(q, a, refs, bert, other, signature, kw, judge)
+                for q, a, refs, bert, other, kw, judge
+                in zip(questions, answers, references, berts, closer, keywords, judged)]
+
+    def _judged(self, questions: list[Question], answers: list[str]) -> list:
+        """Per answer, what ``combine`` needs of the judge: (verdict, settings, reply format), or None."""
+        if self.judge is None or not answers:
+            return [None] * len(answers)
+        from grader.scoring.judging import judge_answers
+
+        done = [0]
+
+        def judged(_index, _verdict) -> None:
+            done[0] += 1
+            if self.on_judged is not None:
+                self.on_judged(done[0], len(answers))
+
+        verdicts = judge_answers(self.judge, questions, answers, concurrency=self.judge_concurrency,
+                                 on_done=judged)
+        fmt = self.judge.signature()["response_format"]
+        return [(v, self.judge_settings, fmt) for v in verdicts]
 
     def _keywords(self, questions: list[Question], answers: list[str]) -> list:
         """Rubric results for every pair; the concepts missed by words are looked for by meaning, with every
@@ -251,7 +284,7 @@ class Grader:
         return tuple(check_reference(answer, references, opposites))
 
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
-                signature: dict, keywords) -> QuestionReport:
+                signature: dict, keywords, judge=None) -> QuestionReport:
         contradictions = self.contradictions(question, answer, references)
         rouge = self.rouge.score(answer, references) if "rouge" in self.metrics else None
         demoted: dict[str, float] = {}
@@ -263,7 +296,8 @@ class Grader:
             demoted["demoted_rouge1_recall"] = self.rouge.score(
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
         combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted,
-                           closer_question=closer[0] if closer else None, contradictions=contradictions)
+                           closer_question=closer[0] if closer else None, contradictions=contradictions,
+                           judge=judge)
         feedback = build_feedback(keywords, combined.semantic, combined.flags, contradictions=contradictions,
                                   language=combined.language)
         if closer and "off-question" in combined.flags:
@@ -272,7 +306,7 @@ class Grader:
         return QuestionReport(question.id, question.question, answer, combined.score, combined.band, keywords,
                               rouge, bert, combined.semantic, combined.flags, tuple(feedback), signature,
                               {k: round(v, 6) for k, v in demoted.items()}, contradictions,
-                              question.reference.strip(), key_points(question))
+                              question.reference.strip(), key_points(question), combined.judge)
 
 
 def key_points(question: Question) -> tuple:
