@@ -103,8 +103,15 @@ class Grader:
     def signature(self) -> dict:
         """How reports are computed. Built once per configuration (library versions are looked up on disk)."""
         key = (id(self.config), self.metrics)
-        if self._signature is not None and self._signature[0] == key:
-            return self._signature[1]
+        if self._signature is None or self._signature[0] != key:
+            self._signature = (key, self._build_signature())
+        if self.judge is not None:  # the server's model id is known once connected: not cached
+            from grader.scoring.judging import signature
+
+            return {**self._signature[1], "judge": signature(self.judge, self.judge_settings, self._judge_source)}
+        return self._signature[1]
+
+    def _build_signature(self) -> dict:
         sigs = {}
         if "rouge" in self.metrics:
             from grader.metrics.rouge import SIGNATURE
@@ -114,12 +121,7 @@ class Grader:
             sigs["bertscore"] = self.bert.signature
         if "keywords" in self.metrics:
             sigs["keywords"] = {"matching": "stem+synonyms+typos+formulas", "negation_aware_pitfalls": True}
-        self._signature = (key, build_signature(self.bank, self.config, self.metrics, sigs))
-        if self.judge is not None:  # the server's model id is known once connected: not cached
-            from grader.scoring.judging import signature
-
-            return {**self._signature[1], "judge": signature(self.judge, self.judge_settings, self._judge_source)}
-        return self._signature[1]
+        return build_signature(self.bank, self.config, self.metrics, sigs)
 
     # ------------------------------------------------------------------ grading
 
