@@ -213,6 +213,12 @@ def test_judge_option_errors_are_one_line(args, code, message):
     assert "Traceback" not in result.output
 
 
+def test_batch_judge_needs_the_local_engine(tmp_path):
+    result = invoke("batch", SAMPLES / "alex-chen.txt", "-o", tmp_path / "r", *LEX, "--engine", "ray", "--judge",
+                    "http://127.0.0.1:9/v1", "--judge-model", "m")
+    assert result.exit_code == 2 and "--engine local only" in result.output
+
+
 def test_judge_url_from_the_environment(tmp_path, cache):
     with StubServer() as stub:
         result = invoke("grade", "-q", "q09", "--answer", ANSWER, *LEX, "--judge-model", "stub-model", "-f", "json",

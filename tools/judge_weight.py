@@ -8,7 +8,8 @@ Pearson, Spearman and the mean absolute error against the gold grades (x20), ove
     .venv/bin/python tools/judge_weight.py --judge http://127.0.0.1:8080/v1 --judge-model qwen2.5:7b-instruct
     .venv/bin/python tools/judge_weight.py ... --per-tier 1 --metrics keywords,rouge     # a quick look
 
-Prints a JSON summary; put the chosen weight in grader/data/weights.yaml (judge.weight) with the figures.
+Prints a JSON summary; put the chosen weight in grader/data/judge.yaml (weight), or in a `judge:` section of
+your own weights file (--weights), with the figures.
 """
 from __future__ import annotations
 
