@@ -163,6 +163,28 @@ def test_batch_judges_with_concurrency_and_a_progress_bar(tmp_path, cache):
     assert all(a["judge"]["grade"] == 4 for a in answers)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["signature"]["judge"]["model"] == "stub-model"
+    check(summary, "summary")
+
+
+def test_the_cohort_page_puts_judge_disagreements_first(tmp_path, cache):
+    """An unreviewed answer the judge disagrees with (or quotes a contradiction in) goes up the mentor's list."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "alex-chen.txt", folder)
+    out = tmp_path / "reports"
+    with StubServer(reply=lambda body: (200, verdict_content(body, grade=0))) as stub:
+        result = invoke("batch", folder, "-o", out, "-f", "html", *LEX, "--judge", stub.url, "--judge-model",
+                        "stub-model", cache=cache)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    check(summary, "summary")
+    cells = summary["per_candidate"][0]["answers"]
+    disagreed = [c for c in cells if "judge-disagrees" in c["judge_flags"]]
+    assert disagreed and all(c["judge_flags"] == [] for c in cells if c not in disagreed)
+    from grader.reports.cohort import attention
+
+    assert min(cells, key=attention) in disagreed
+    assert "the LLM judge disagrees with the other metrics" in (out / "summary.html").read_text(encoding="utf-8")
 
 
 def test_batch_progress_follows_the_judge(tmp_path, cache):

@@ -27,7 +27,19 @@ def answer_cell(number: int, entry: dict) -> dict[str, Any]:
             "reviewer": review["reviewer"] if review else None,
             "reviewed_at": review["reviewed_at"] if review else None,
             "misconceptions": list(dict.fromkeys(p["pitfall"] for p in keywords.get("pitfalls") or ())),
-            "contradictions": list(dict.fromkeys(c.get("fact", "") for c in entry.get("contradictions") or ()))}
+            "contradictions": list(dict.fromkeys(c.get("fact", "") for c in entry.get("contradictions") or ())),
+            **_judge_flags(entry)}
+
+
+def _judge_flags(entry: dict) -> dict:
+    """With --judge: the judge's flags that ask a mentor to look (a quoted contradiction, a disagreement with the
+    other metrics, a failure), by name; nothing without a judge, so a summary without one is unchanged."""
+    judge = entry.get("judge")
+    if not judge:
+        return {}
+    return {"judge_flags": list(dict.fromkeys(f["flag"] for f in judge.get("flags") or ()
+                                              if f.get("flag") in ("judge-contradiction", "judge-disagrees",
+                                                                   "judge-failed")))}
 
 
 def candidate_entry(report: dict, report_file: str | None = None) -> dict[str, Any]:
@@ -104,9 +116,11 @@ DISAGREEMENT = 10.0
 
 def attention(cell: dict) -> tuple:
     """Sort key, most in need of a mentor first: the largest disagreements between mentor and grader, then
-    flagged answers (a misconception, a contradiction) not yet reviewed, highest score first (the likeliest to
+    flagged answers (a misconception, a contradiction, the LLM judge's contradiction or disagreement) not yet
+    reviewed, highest score first (the likeliest to
     be wrong), then the other unreviewed answers, lowest score first, then reviewed answers that agree."""
-    flags = len(cell.get("misconceptions") or ()) + len(cell.get("contradictions") or ())
+    flags = len(cell.get("misconceptions") or ()) + len(cell.get("contradictions") or ()) \
+        + len(cell.get("judge_flags") or ())  # --judge: a quoted contradiction, a disagreement, a failure
     if cell.get("mentor_grade") is not None:
         gap = abs(cell["mentor_grade"] - cell["score"])
         return (0 if gap >= DISAGREEMENT else 3, -gap, cell["number"])

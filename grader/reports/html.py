@@ -182,6 +182,9 @@ def _reasons(cell: dict) -> list[str]:
                    f"({_signed(cell['mentor_grade'] - cell['score'])})")
     out += [f"misconception: {name}" for name in cell.get("misconceptions") or ()]
     out += [f"contradicts: {fact}" for fact in cell.get("contradictions") or ()]
+    out += [{"judge-contradiction": "the LLM judge quotes a contradiction",
+             "judge-disagrees": "the LLM judge disagrees with the other metrics",
+             "judge-failed": "the LLM judge failed"}.get(flag, flag) for flag in cell.get("judge_flags") or ()]
     if cell.get("mentor_grade") is None:
         out.append("not reviewed yet")
     return out
@@ -199,7 +202,8 @@ def _cohort_grid(data: dict) -> tuple[list[dict], list[dict]]:
         for cell in c.get("answers") or ():
             q = questions.get(cell["question_id"]) or {}
             item = {**cell, "candidate": name, "href": f"{link}#a{cell['number']}" if link else None,
-                    "flagged": bool(cell.get("misconceptions") or cell.get("contradictions")),
+                    "flagged": bool(cell.get("misconceptions") or cell.get("contradictions")
+                                    or cell.get("judge_flags")),
                     "reasons": _reasons(cell), "question": q.get("question", ""),
                     "tip": "; ".join([f"{cell['question_id']}: {q.get('question', '')} — automatic "
                                       f"{_num(cell['score'])} ({cell.get('band') or 'no band'})",
