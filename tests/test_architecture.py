@@ -109,3 +109,14 @@ def test_the_readme_layout_and_the_architecture_page_match_the_tree():
         assert (PACKAGE / entry.rstrip("/")).exists(), f"the README layout lists grader/{entry}, which is gone"
     for module in re.findall(r"`grader/([a-z_/]+\.py)`", architecture):
         assert (PACKAGE / module).exists(), f"docs/architecture.md names grader/{module}, which is gone"
+
+
+def test_every_package_ships_in_the_wheel():
+    """setuptools' explicit package list must name each subpackage, or an installed grader lacks it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+                 ["packages"])
+    for init in PACKAGE.rglob("__init__.py"):
+        name = ".".join(init.parent.relative_to(ROOT).parts)
+        assert name in listed, f"{name} is not in pyproject.toml's [tool.setuptools] packages"
