@@ -34,7 +34,7 @@ def table_rows(bank, n: int) -> list[list[str]]:
                   f"{source} That is all I know about it."][(i // 400) % 5]
         rows.append([f"r{i}", question.id, answer])
     rows[7] = ["r7", "q99", "no such question"]
-    rows[1234] = ["r1234", "q05", " "]
+    rows[n * 3 // 5] = [f"r{n * 3 // 5}", "q05", " "]
     return rows
 
 
@@ -95,3 +95,26 @@ def test_a_worker_count_below_one_is_refused(ray_runtime, full_grader):
 
     with pytest.raises(OptionError, match="1 or more"):
         RayEngine(full_grader, workers=0)
+
+
+def test_the_commands_run_on_ray(ray_runtime, tmp_path, bank):
+    """grader score and grader batch with --engine ray (on the test's runtime): the local engine's files."""
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    path = tmp_path / "table.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["id", "question_id", "answer"], *table_rows(bank, 300)])
+    inputs = write_transcripts(tmp_path / "cohort", bank, n=6)
+    lexical = ["--metrics", "keywords,rouge"]
+    runner = CliRunner()
+    for engine in ([], ["--engine", "ray", "--workers", "2"]):
+        name = "ray" if engine else "local"
+        scored = runner.invoke(app, ["score", str(path), "-o", str(tmp_path / f"{name}.jsonl"), *lexical, *engine])
+        assert scored.exit_code == 1 and "298 rows graded, 2 could not be" in scored.output, scored.output
+        batch = runner.invoke(app, ["batch", str(inputs), "-o", str(tmp_path / f"{name}-reports"), *lexical, *engine])
+        assert batch.exit_code == 0, batch.output
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    for report in sorted((tmp_path / "local-reports").iterdir()):
+        assert (tmp_path / "ray-reports" / report.name).read_bytes() == report.read_bytes(), report.name

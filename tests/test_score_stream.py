@@ -256,6 +256,18 @@ def test_the_score_schemas_are_valid_and_refuse_a_broken_line(name):
         jsonschema.Draft202012Validator(schema).validate(broken[name])
 
 
+def test_a_table_that_breaks_off_is_refused_before_any_grading(tmp_path, bank, lexical_engine):
+    """The rows are counted first (for the progress bar), so a table unreadable from some line on is one located
+    error before any work, not a half-written output."""
+    path = write_csv(tmp_path / "t.csv", bank_rows(bank, 20))
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('row-20,q09,"a quote never closed\nrow-21,q09,swallowed\n')
+    with pytest.raises(InputError, match="never closed") as caught:
+        score_table(open_table(path), tmp_path / "out.jsonl", lexical_engine)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[caught.value.line - 1].startswith("row-20,") and not (tmp_path / "out.jsonl").exists()
+
+
 def test_a_table_with_no_rows_is_an_error(tmp_path, lexical_engine):
     path = write_csv(tmp_path / "t.csv", [])
     with pytest.raises(InputError, match="no data rows"):

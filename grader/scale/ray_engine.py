@@ -160,7 +160,16 @@ class RayEngine:
             except ray.exceptions.RayError as exc:
                 raise EngineError(f"a Ray worker failed ({_one_line(exc)})", field="--engine ray") from None
 
-        for method, args in calls:
+        calls = iter(calls)
+        while True:
+            try:
+                method, args = next(calls)
+            except StopIteration:
+                break
+            except GraderError:  # the input breaks off (a table unreadable from here): first what was graded
+                while queue:
+                    yield take()
+                raise
             if method is None:
                 queue.append((args, None))
                 continue

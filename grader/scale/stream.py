@@ -203,21 +203,27 @@ def _check_earlier(output: Path, digest: str, chunk: int) -> None:
 
 def _chunks(rows: Iterator[TableRow], grader, chunk: int, table: Table, summary: ScoreSummary):
     """(ready lines or item positions, items) per chunk of ``chunk`` rows: errors found on reading are lines
-    already; the rest are items for the engine."""
+    already; the rest are items for the engine. When the table breaks off (unreadable from some line on), the
+    rows read before it are still handed on, then the error."""
     while True:
         slots: list[str | int] = []
         items: list[Item] = []
-        for row in rows:
-            problem = row_problem(grader, row)
-            if problem is None:
-                slots.append(len(items))
-                items.append((row.id, row.line, row.question_id.strip(), row.answer))
-            else:
-                slots.append(error_line(row.id, row.line, row.question_id, problem))
-                if len(summary.examples) < 5:
-                    summary.examples.append(f"{table.path}:{row.line}: {problem}")
-            if len(slots) == chunk:
-                break
+        try:
+            for row in rows:
+                problem = row_problem(grader, row)
+                if problem is None:
+                    slots.append(len(items))
+                    items.append((row.id, row.line, row.question_id.strip(), row.answer))
+                else:
+                    slots.append(error_line(row.id, row.line, row.question_id, problem))
+                    if len(summary.examples) < 5:
+                        summary.examples.append(f"{table.path}:{row.line}: {problem}")
+                if len(slots) == chunk:
+                    break
+        except GraderError:
+            if slots:
+                yield slots, items
+            raise
         if not slots:
             return
         yield slots, items
