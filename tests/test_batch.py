@@ -121,7 +121,8 @@ def test_batch_cli_writes_reports_and_summary(tmp_path):
     assert any("proud" in u["text"] for u in data["unmatched"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["transcripts"] == 7 and summary["failed"] == []
-    assert set(summary["per_question"]["q09"]) == {"n", "mean", "min", "max"}
+    assert {"n", "mean", "min", "max", "reviewed", "mentor_mean", "question", "topics"} <= set(
+        summary["per_question"]["q09"])
     assert summary["per_question"]["q09"]["n"] == 3
     md = runner.invoke(app, ["batch", str(SAMPLES / "priya-nair.md"), "-o", str(out), "--format", "md"])
     assert md.exit_code == 0 and (out / "priya-nair.md").read_text().startswith("# Mock interview")
