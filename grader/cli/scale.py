@@ -29,7 +29,8 @@ AddressOption = Annotated[Optional[str], typer.Option(
     "--address", help="With --engine ray: the cluster, 'auto' (the one 'ray start' runs on this machine) or "
     "ray://HOST:10001 (default: a new Ray runtime on this machine).", show_default=False)]
 WorkersOption = Annotated[Optional[int], typer.Option(
-    "--workers", help="With --engine ray: how many actors (default: one per CPU of the cluster, or per GPU).",
+    "--workers", help="With --engine ray: how many actors (default: one per GPU, else one per min(4, CPUs) cores, "
+    "as each runs torch on that many threads).",
     show_default=False)]
 DeviceOption = Annotated[str, typer.Option(
     "--device", help="Where the model runs: auto (CUDA when torch sees a GPU), cpu or cuda. The device is in the "

@@ -89,7 +89,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 class RayEngine:
-    """Grades chunks on Ray actors, ``workers`` of them (default: one per CPU of the cluster)."""
+    """Grades chunks on Ray actors, ``workers`` of them (default: one per GPU, or one per min(4, CPUs) cores)."""
 
     name = "ray"
 
@@ -115,9 +115,13 @@ class RayEngine:
         if request == "cuda" and not gpus:
             self.close()
             raise EngineError("--device cuda, but the Ray cluster has no GPU", field="--device")
-        # A worker sees a GPU only if it reserves one (Ray hides the others): one GPU per worker, as many as there are.
+        # A worker sees a GPU only if it reserves one (Ray hides the others): one GPU per worker, as many as there
+        # are. On CPUs a worker runs torch on as many threads as the local engine would (min(4, the node's CPUs):
+        # the thread count changes float sums, so it must match for identical reports); by default there are as
+        # many workers as those threads fit in the cluster's CPUs, so the cores are not oversubscribed.
         per_worker = {"num_gpus": 1} if request != "cpu" and gpus else {"num_cpus": 1}
-        count = workers or max(1, gpus if "num_gpus" in per_worker else cpus)
+        threads = max(1, min(4, os.cpu_count() or 1))
+        count = workers or max(1, gpus if "num_gpus" in per_worker else cpus // threads)
         actor = ray.remote(max_restarts=0, **per_worker)(_Worker)
         recipe = ray.put(GraderRecipe.of(grader))
         self.actors = [actor.remote(recipe) for _ in range(count)]
