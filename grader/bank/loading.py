@@ -151,7 +151,7 @@ _QUESTION_FIELDS = {"id", "question", "difficulty", "topics", "reference", "alte
 _RUBRIC_FIELDS = {"question", "concepts", "pitfalls", "facts", "opposites"}
 _CONCEPT_FIELDS = {"name", "weight", "required", "synonyms", "formulas", "hint", "bonus", "statement", "statements"}
 _PITFALL_FIELDS = {"name", "patterns", "penalty", "explanation", "terms"}
-_FACT_FIELDS = {"claim", "subject", "holds", "denies"}
+_FACT_FIELDS = {"claim", "subject", "holds", "denies", "first", "then"}
 
 
 def _parse_question(path: Path, data: Any, findings: list[Finding]) -> Question | None:
@@ -273,10 +273,16 @@ def _parse_facts(f: _Fields, raw: Any) -> tuple[Fact, ...]:
     facts = []
     for _, ff in _mappings(f, raw, "facts", "claim, subject, holds", _FACT_FIELDS):
         claim = ff.text("claim")
+        first, then = ff.texts("first"), ff.texts("then")
+        if first or then:  # an order fact: which of two steps comes first
+            if not (first and then):
+                ff.error("then" if first else "first", "an order fact needs phrases in both first and then")
+            facts.append(Fact(claim, ff.texts("subject"), (), (), first, then))
+            continue
         subject = ff.texts("subject", required=True)
         holds, denies = ff.texts("holds"), ff.texts("denies")
         if not holds and not denies:
-            ff.error("holds", "needs at least one phrase in holds or denies")
+            ff.error("holds", "needs at least one phrase in holds or denies (or first and then)")
         facts.append(Fact(claim, subject, holds, denies))
     return tuple(facts)
 

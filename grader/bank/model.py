@@ -68,6 +68,8 @@ class Fact:
     subject: tuple[str, ...]
     holds: tuple[str, ...] = ()
     denies: tuple[str, ...] = ()
+    first: tuple[str, ...] = ()  # an order fact: these steps come before ``then`` (grader/metrics/order.py)
+    then: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

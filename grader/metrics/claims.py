@@ -32,7 +32,7 @@ from grader.metrics.reading import (NEGATION_REACH, PRONOUNS, STOPWORDS, CONTRAS
 class Contradiction:
     """A clause of the answer that contradicts a fact: the quoted clause, what it said, and the fact."""
 
-    kind: str  # "negation" | "opposite" | "swap"
+    kind: str  # "negation" | "opposite" | "swap" | "order"
     fact: str  # the fact's claim (or the reference sentence)
     subject: str  # the subject as the answer named it ("" when the reference has no subjects)
     said: str  # the words of the answer that contradict the fact
@@ -43,7 +43,7 @@ class Contradiction:
     @property
     def explanation(self) -> str:
         what = {"negation": "denies what holds", "opposite": "says the opposite of what holds",
-                "swap": "gives it what holds of something else"}[self.kind]
+                "swap": "gives it what holds of something else", "order": "puts the steps the wrong way round"}[self.kind]
         about = f" of {self.subject!r}" if self.subject else ""
         return f"{self.text.strip()!r} {what}{about}: {self.fact}"
 
@@ -230,11 +230,36 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
     if not facts or not answer.strip():
         return []
     reading = reading or Reading.of(answer)
+    found = _order_contradictions([f for f in facts if f.first], reading)
+    facts = [f for f in facts if not f.first]
+    return sorted({**found, **_fact_contradictions(facts, reading, opposites, context)}.values(),
+                  key=lambda c: c.start)
+
+
+def _order_contradictions(facts, reading: Reading) -> dict[int, Contradiction]:
+    """Order facts (``first``/``then``): a sentence that puts the later step first, keyed by clause."""
+    from grader.metrics.order import reversed_steps
+
+    found = {}
+    for fact in facts:
+        span = reversed_steps(fact, reading)
+        if span is not None:
+            first, last = span
+            start, end = reading.tokens[first].start, reading.tokens[last].end
+            said = reading.text[start:end]
+            found[reading.clause[first]] = Contradiction("order", fact.claim, "", said, said, start, end)
+    return found
+
+
+def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context: str) -> dict:
+    """Negations, opposites and swaps of the subject facts, at most one per clause (keyed by clause)."""
+    if not facts:
+        return {}
     groups = _subject_groups(facts)
     siblings = _siblings(tuple(facts), context)
     mentions = _mentions(facts, groups, reading)
     if not mentions:
-        return []
+        return {}
     subjects = _Subjects(mentions, reading)
     # Every holds phrase of a subject, where it occurs: a phrase true of the subject it is bound to never
     # counts as a swap or an opposite.
@@ -277,6 +302,7 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
         elif (kind == "holds" and not same and not negated and not overlaps_true and not subject.carried
               and (subject.group, groups[i]) in siblings and groups[i] not in subjects.together.get(subject, ())
               and not _names_subject(fact.claim, facts, groups, subject.group)
+              and not _used_as_verb(subject, reading)
               and not any(m.group == groups[i] for m in subjects.by_clause.get(reading.clause[first], ()))):
             verdict = "swap"
         else:
@@ -288,7 +314,7 @@ def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | Non
         named = reading.text[reading.tokens[subject.first].start : reading.tokens[subject.last].end]
         said = reading.text[reading.tokens[first].start : reading.tokens[last].end]
         found[key] = Contradiction(verdict, fact.claim, named, said, text, start, end)
-    return sorted(found.values(), key=lambda c: c.start)
+    return found
 
 
 def _holds_unnegated(holds, reading: Reading, subject: _Mention, subjects: _Subjects, near: int) -> bool:
@@ -306,3 +332,15 @@ def _names_subject(claim: str, facts, groups: list[int], group: int) -> bool:
     reading = Reading.of(claim)
     return any(find_all(phrase_tokens(name), reading, gap=0)
                for fact, g in zip(facts, groups) if g == group for name in fact.subject)
+
+
+#: Words before a subject's name that make it a verb ("you merge the update", "to fold BA into W").
+_VERB_BEFORE = frozenset("i you we they to can could will would should must may might then just simply".split())
+
+
+def _used_as_verb(subject: _Mention, reading: Reading) -> bool:
+    """Whether the subject's name is used as a verb: the words after it are its object, not said of it, so they
+    cannot swap ("you merge the update" does not say the merge is the update)."""
+    k = subject.first - 1
+    return k >= 0 and reading.tokens[k].sentence == reading.tokens[subject.first].sentence \
+        and reading.tokens[k].text in _VERB_BEFORE

@@ -309,7 +309,8 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         # Without a rubric the facts are the reference's own sentences, read with less certainty: a lighter cost.
         flags.append("contradiction")
         for c in contradictions:
-            score *= 1.0 - (config.contradiction_factor if c.subject else config.reference_contradiction_factor)
+            from_rubric = bool(c.subject) or c.kind == "order"
+            score *= 1.0 - (config.contradiction_factor if from_rubric else config.reference_contradiction_factor)
     if (keywords is not None and not keywords.pitfalls and not contradictions and semantic is not None
             and semantic >= config.gist_min_semantic and score < config.gist_floor
             and any(m.required for m in keywords.matched)):

@@ -1,0 +1,94 @@
+"""Order facts: two steps the answer must not put the wrong way round, read from ordering cues.
+
+The sentences here are written for these tests (none is a dev-tier answer): each cue form in both directions,
+on questions whose rubric states an order derived from the reference.
+"""
+from __future__ import annotations
+
+import pytest
+
+from grader.bank import load_bank
+from grader.metrics.claims import check_facts
+from grader.metrics.opposites import opposites_for
+
+BANK = load_bank()
+
+
+def kinds(qid: str, answer: str) -> list[str]:
+    rubric = BANK.get(qid).rubric
+    return [c.kind for c in check_facts(rubric.facts, answer, opposites_for(rubric.opposites))]
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("q11", "The LLM writes an answer first and then the system searches the index for passages to cite."),
+    ("q11", "It generates a response, and only after that does it retrieve documents to back it up."),
+    ("q11", "After generating a draft, RAG retrieves the most similar chunks from the vector store."),
+    ("q19", "The model gives its final answer and then explains the steps that led there."),
+    ("q20", "The model revises its output first, then critiques the revision against the principles."),
+    ("q10", "PPO tunes the policy first, and then the reward model is trained on the rollouts."),
+    ("q16", "The VAE decoder decodes the latent before the U-Net denoises it."),
+    ("q09", "You merge BA into W, then train A and B."),
+])
+def test_a_reversed_order_is_a_contradiction(qid, answer):
+    assert "order" in kinds(qid, answer), answer
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("q11", "RAG retrieves relevant passages and then generates the answer conditioned on them."),
+    ("q11", "Before generating, the system searches the corpus for the most relevant chunks."),
+    ("q11", "The generator writes the answer after the retriever has fetched the top passages."),
+    ("q11", "Retrieval-augmented generation first retrieves documents, then generates."),
+    ("q19", "Let's think step by step makes the model reason through intermediate steps before the final answer."),
+    ("q20", "The model critiques its own draft, then revises it."),
+    ("q10", "After SFT, a reward model is trained on human comparisons, and PPO then optimises the policy."),
+    ("q16", "The U-Net denoises in latent space and the VAE decoder then decodes the result to pixels."),
+    ("q09", "LoRA makes training cheaper, and after merging inference is as fast as the base model."),
+    ("q09", "After training you merge BA into W, so there is no extra latency."),
+    ("q11", "It does not generate before it retrieves."),
+])
+def test_the_right_order_or_no_ordering_claim_is_not_flagged(qid, answer):
+    assert "order" not in kinds(qid, answer), answer
+
+
+def test_every_reference_keeps_its_own_order():
+    for question in BANK:
+        rubric = question.rubric
+        if rubric is None:
+            continue
+        found = check_facts(rubric.facts, question.reference, opposites_for(rubric.opposites))
+        assert not [c for c in found if c.kind == "order"], (question.id, found)
+
+
+def test_an_order_fact_needs_both_steps(tmp_path):
+    import shutil
+
+    from grader.bank import inspect_bank
+
+    bank = tmp_path / "bank"
+    shutil.copytree(BANK.root + "/references", bank / "references")
+    (bank / "rubrics").mkdir()
+    (bank / "rubrics" / "q11.yaml").write_text(
+        "question: q11\nconcepts:\n  - name: retrieval\n    synonyms: [retrieve]\n"
+        "facts:\n  - claim: retrieve first\n    first: [retrieve]\n", encoding="utf-8")
+    loaded, findings = inspect_bank(bank)
+    assert loaded is None
+    assert any("first and then" in f.message and f.field and "then" in f.field for f in findings), findings
+
+
+@pytest.mark.parametrize("answer", [
+    "After training you merge the update into the base weights once, so inference costs nothing extra.",
+    "Then we fold BA into W and serve the merged matrix.",
+])
+def test_a_subject_named_by_a_verb_takes_an_object_not_a_property(answer):
+    """"you merge the update": the update is what is merged, not what the merge is (no swap)."""
+    assert kinds("q09", answer) == [], answer
+
+
+def test_the_bundled_practice_answer_has_no_contradiction():
+    from pathlib import Path
+
+    from grader import Grader
+
+    text = (Path(__file__).resolve().parents[1] / "samples" / "answer-lora.txt").read_text(encoding="utf-8")
+    report = Grader(metrics="keywords,rouge").grade("q09", text)
+    assert not report.contradictions and report.score >= 70, (report.score, report.contradictions)
