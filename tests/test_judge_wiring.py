@@ -75,7 +75,8 @@ def test_grade_with_judge_in_every_format(tmp_path, cache):
     assert report["score"] != before["score"]
     assert {"judge-contradiction", "judge-disagrees"} <= set(report["flags"])
     flags = {f["flag"]: f for f in block["flags"]}
-    assert flags["judge-contradiction"]["quote"] == WRONG and flags["judge-contradiction"]["why"] == "BA is merged into W"
+    contradiction = flags["judge-contradiction"]
+    assert contradiction["quote"] == WRONG and contradiction["why"] == "BA is merged into W"
     assert flags["judge-disagrees"]["judge"] == 100
     signature = report["signature"]["judge"]
     assert signature["model"] == "stub-model" and signature["server_model_id"] == "stub-model"

@@ -13,8 +13,6 @@ from grader.errors import ConfigError
 from grader.judge import Judge, JudgeSettings, JudgeVerdict, blend, judge_flags, judge_settings, question_inputs
 
 SETTINGS_FILE = Path(__file__).resolve().parent.parent / "data" / "judge.yaml"
-#: What the report shows of each flag's evidence; the flag names also join the report's ``flags``.
-FLAG_NAMES = ("judge-failed", "prompt-injection", "judge-contradiction", "judge-disagrees")
 
 
 def load_settings(config) -> tuple[JudgeSettings, str]:
