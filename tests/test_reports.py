@@ -234,7 +234,7 @@ def test_csv_columns_are_stable():
         "keyword_coverage", "concepts_matched", "concepts_total", "pitfalls",
         "rouge1_f1", "rouge2_f1", "rougeL_f1", "bertscore_precision", "bertscore_recall", "bertscore_f1",
         "semantic", "flags", "mentor_grade", "difference", "reviewer", "reviewed_at", "mentor_note", "asked",
-        "answer", "errors", "kind")
+        "answer", "errors", "kind", "judge_grade", "judge_notes")  # the LLM judge's: empty without --judge
     assert CANDIDATE_COLUMNS == ("candidate", "source", "overall_score", "answers_graded", "unmatched_turns")
 
 
