@@ -62,8 +62,6 @@ def questions(
             for q in loaded:
                 table.add_row(q.id, q.difficulty, ", ".join(q.topics), q.question)
             Console(highlight=False).print(table)
-        else:
-            raise typer.BadParameter(f"unknown format {fmt!r}; choose text or json", param_hint="--format")
 
 
 def _show_question(spec: str, fmt: str, bank: Optional[Path]) -> None:
@@ -73,8 +71,7 @@ def _show_question(spec: str, fmt: str, bank: Optional[Path]) -> None:
     from grader.reports.model import dumps, model_answer_dict
     from grader.scoring.engine import key_points
 
-    if fmt not in ("text", "json"):
-        raise typer.BadParameter(f"unknown format {fmt!r}; choose text or json", param_hint="--format")
+    fmt = _choose_format(fmt, ("text", "json"))
     loaded = load_bank(bank)
     q = loaded.get(resolve_question(loaded, spec))
     points = key_points(q)
@@ -111,7 +108,7 @@ def _argv_text(value: str, option: str) -> str:
 
 def _read_answer(answer: Optional[str], answer_file: Optional[Path]) -> str:
     from grader.errors import InputError
-    from grader.io import decode_text, read_text_file
+    from grader.io import read_text_file
 
     if answer is not None and answer_file is not None:
         raise InputError("give either --answer or --answer-file, not both", field="answer")
