@@ -281,3 +281,24 @@ def test_report_prints_a_readable_text_view_by_default(cohort, tmp_path, paris, 
     else:
         assert all(c["candidate"] in text for c in data["per_candidate"]) and "q09" in text
     assert ok(invoke("report", path, "-f", "TEXT")).stdout == text
+
+
+def test_history_takes_its_format_from_the_output_and_shows_local_times(tmp_path, monkeypatch):
+    from grader.cli import app
+
+    db = tmp_path / "h.sqlite3"
+    monkeypatch.setenv("GRADER_HISTORY_DB", str(db))
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    run = CliRunner().invoke
+    assert run(app, ["grade", "-q", "q09", "--answer", "LoRA learns a low-rank update BA", "--metrics",
+                     "keywords,rouge", "--record"]).exit_code == 0
+    page = tmp_path / "progress.html"
+    assert run(app, ["history", "-o", str(page)]).exit_code == 0
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    clash = run(app, ["history", "-f", "HTML", "-o", str(tmp_path / "p.json")])
+    assert clash.exit_code == 2 and not (tmp_path / "p.json").exists()
+    text = run(app, ["history", "-f", "TEXT"])
+    assert text.exit_code == 0 and "UTC" not in text.output and re.search(r"CES?T", text.output), text.output
+    monkeypatch.delenv("TZ")
+    time.tzset()

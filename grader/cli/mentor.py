@@ -316,7 +316,8 @@ def history(
     question: Annotated[Optional[str], typer.Option("--question", "-q", help="Only this question: an id (q09), "
                                                     "a number (9) or a piece of its text, as grade -q takes.",
                                                     show_default=False)] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="text, json or html (default: from -o's "
+                                               "extension, else text).", show_default=False)] = None,
     output: OutputOption = None,
     history_db: Annotated[Optional[Path], typer.Option("--history-db", help="The history database (default: "
                           "$GRADER_HISTORY_DB, else ~/.local/share/grader/history.sqlite3).", show_default=False,
@@ -344,7 +345,7 @@ def history(
         from grader.mentor.history import History, resolve_question_filter, summarize
         from grader.reports.model import dumps
 
-        _check_format(fmt, ("text", "json", "html"))
+        fmt = _choose_format(fmt, ("text", "json", "html"), output)
         with History(history_db, create=False) as db:
             question = resolve_question_filter(question, db.question_ids(), lambda: load_bank(bank))
             attempts = db.attempts(candidate, question)
@@ -372,11 +373,11 @@ def _history_text(data: dict) -> str:
         series.add_row(s["candidate"], s["question_id"], s.get("scoring", ""), str(s["n"]), s["sparkline"],
                        _num(s["first"]), _num(s["last"]), _num(s["best"]), _trend_word(s["slope"]))
     notes = "".join(f"note: {note}\n" for note in data.get("notes") or ())
-    attempts = Table("when (UTC)", "candidate", "question", "score", "band", "via", "scored with",
-                     title="Attempts")
-    for a in data["attempts"]:
-        from grader.mentor.history import scoring_label
+    from grader.clock import local_time
+    from grader.mentor.history import scoring_label
 
-        attempts.add_row(a["recorded_at"], a["candidate"], a["question_id"], _num(a["score"]), a["band"],
+    attempts = Table("when", "candidate", "question", "score", "band", "via", "scored with", title="Attempts")
+    for a in data["attempts"]:
+        attempts.add_row(local_time(a["recorded_at"]), a["candidate"], a["question_id"], _num(a["score"]), a["band"],
                          a["command"], scoring_label(a.get("metrics", ""), a.get("weights", "")))
     return _table_text(series) + notes + _table_text(attempts)
