@@ -88,3 +88,24 @@ def test_a_hyphenated_non_is_one_word():
     refs = ["Iron is magnetic"]
     assert kinds("iron is non-magnetic", refs) == ["opposite"]
     assert not kinds("there are non-constant and constant pointers", ["nonconstant pointers and constant pointers"])
+
+
+# ------------------------------------------------------------------ a verdict is not a negation
+
+
+@pytest.mark.parametrize("answer, references", [
+    ("The honey cakes are not pure syrup.", ["No, the honey cakes are not pure syrup."]),
+    ("No, a cotton thread is not a conductor.", ["No, a cotton thread is an insulator."]),
+    ("A cotton thread is an insulator, so the bulb stays dark.", ["No. A cotton thread is an insulator."]),
+])
+def test_an_opening_no_answers_the_question_and_negates_nothing(answer, references):
+    assert kinds(answer, references) == []
+
+
+@pytest.mark.parametrize("answer, references", [
+    ("The honey cakes are pure syrup.", ["No, the honey cakes are not pure syrup."]),
+    ("A cotton thread is a conductor.", ["No, a cotton thread is an insulator."]),
+    ("The two cells are connected.", ["No. The two cells are separated by a gap."]),
+])
+def test_the_claim_after_an_opening_no_is_still_checked(answer, references):
+    assert kinds(answer, references)

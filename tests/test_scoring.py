@@ -201,3 +201,46 @@ def test_feedback_says_what_to_mention(full_grader):
     report = full_grader.grade("q09", CASES["q09"]["partial"])
     assert any(line.startswith(("Essential:", "To add:")) for line in report.feedback)
     assert any("merge" in line.lower() for line in report.feedback)
+
+
+def test_soft_ceiling_bends_instead_of_clipping():
+    from grader.scoring.combine import soft_ceiling
+
+    assert [soft_ceiling(x, 0.9) for x in (-0.2, 0.0, 0.5, 0.9)] == [0.0, 0.0, 0.5, 0.9]
+    above = [soft_ceiling(0.9 + k / 10, 0.9) for k in range(1, 30)]
+    assert all(a < b < 1.0 for a, b in zip(above, above[1:]))  # ordered, never 1
+    assert abs(soft_ceiling(0.9 + 1e-6, 0.9) - (0.9 + 1e-6)) < 1e-9  # the same slope at the knee
+    assert soft_ceiling(1.7, 1.0) == 1.0  # knee 1: the hard clip of earlier weights files
+
+
+def test_answers_above_the_ceiling_keep_their_order():
+    """Near-copies of the reference no longer tie at 100: the closer wording scores higher."""
+    from grader.bank import Bank, Question
+    from grader.scoring.engine import Grader
+
+    reference = "When the string is tighter, the pitch of the note is higher."
+    bank = Bank("<test>", (Question("pitch", "How does the tension of a string change its pitch?", "Medium",
+                                    ("test",), reference),), {})
+    grader = Grader(bank)
+    scores = [grader.grade("pitch", a).score for a in (
+        reference, "When the string is tighter the pitch is higher.", "A tighter string gives a higher note.")]
+    assert scores[0] > scores[1] > scores[2] >= 70, scores
+    assert scores[1] < 100  # the reference itself may round to 100; a near-copy no longer ties with it
+
+
+def test_a_bank_of_one_question_grades_its_reference_excellent(tmp_path):
+    """One reference gives every word piece idf 0; BERTScore then weights the pieces equally instead of
+    scoring nothing (the reference used to score 0 against itself)."""
+    from grader.bank import load_bank
+    from grader.scoring.engine import Grader
+
+    (tmp_path / "references").mkdir()
+    (tmp_path / "references" / "solo.yaml").write_text(
+        "id: solo\nquestion: Why do we shuffle the training data each epoch?\ndifficulty: Easy\ntopics: [training]\n"
+        "reference: Shuffling stops the model from learning the order of the examples and gives each batch a "
+        "mix of classes, so the gradient estimates are less biased.\n", encoding="utf-8")
+    grader = Grader(load_bank(tmp_path))
+    good = grader.grade("solo", "Shuffling stops the model learning the order of the examples, and batches get a "
+                                "mix of classes, so gradients are less biased.")
+    assert good.bertscore.f1 > 0.5 and good.band == "Excellent", (good.score, good.bertscore)
+    assert grader.grade("solo", "Paris is the capital of France.").score < 20

@@ -172,7 +172,9 @@ class BertScoreMetric:
         if self._model is not None:
             return
         self._tokenizer, self._model = _load_model(self.layer, self.device)
-        if self.idf:
+        # One distinct reference gives every piece it has idf log(2/2) = 0: nothing of the answer would count, and
+        # a bank of one question would score its own reference 0. Word pieces are then weighted equally.
+        if self.idf and len(set(self._idf_sentences)) >= 2:
             self._idf_dict, self._idf_unseen = idf_weights(self._idf_sentences, self._tokenizer)
 
     def _weight(self, token_id: int) -> float:

@@ -74,7 +74,16 @@ def _units(reading: Reading) -> list[tuple[int, int]]:
 
 
 def _negations(reading: Reading, lo: int, hi: int) -> int:
-    return sum(1 for k in range(lo, hi) if reading.tokens[k].text in NEGATORS)
+    """Negators in tokens lo..hi. A verdict that opens a sentence ("No, string is an insulator") answers the
+    question; it does not negate the claim after it."""
+    return sum(1 for k in range(lo, hi) if reading.tokens[k].text in NEGATORS and not _is_verdict(reading, k))
+
+
+def _is_verdict(reading: Reading, k: int) -> bool:
+    tokens = reading.tokens
+    if tokens[k].text not in ("no", "nope") or (k and tokens[k - 1].sentence == tokens[k].sentence):
+        return False
+    return reading.text[tokens[k].end : tokens[k].end + 1] in (",", ".", "!", ";", ":", "")
 
 
 #: A claim of the answer is compared with a reference claim when this share of its words is aligned ...

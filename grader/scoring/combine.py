@@ -6,6 +6,7 @@ are read, so a bad edit fails at start-up with the field named, not halfway thro
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class Config:
     reference_contradiction_factor: float = 0.3
     gist_floor: float = 0.0
     gist_min_semantic: float = 1.0
+    #: Where the stretched similarity stops being linear and bends towards 1 (1.0: a hard clip at the ceiling).
+    semantic_knee: float = 1.0
     meaning_threshold: float = 0.5
     path: str = ""
     digest: str = field(default="", compare=False)
@@ -76,6 +79,8 @@ class Config:
         out = {"file": Path(self.path).name, "sha256": self.digest, "keyword_weight": self.keyword_weight,
                "semantic": dict(self.semantic_features), "floor": self.semantic_floor,
                "ceiling": self.semantic_ceiling}
+        if self.semantic_knee < 1.0:
+            out["knee"] = self.semantic_knee
         if self.calibration is not None:
             out["calibration"] = self.calibration.signature
         return out
@@ -197,6 +202,7 @@ def load_config(path: str | Path | None = None) -> Config:
         reference_contradiction_factor=num(guards, "reference_contradiction_factor",
                                            "guards.reference_contradiction_factor", 0, 1),
         meaning_threshold=num(data.get("meaning") or {}, "concept_threshold", "meaning.concept_threshold", 0, 1),
+        semantic_knee=num(data, "semantic_knee", "semantic_knee", 0.0, 1.0) if "semantic_knee" in data else 1.0,
         gist_floor=num(guards, "gist_floor", "guards.gist_floor", 0, 100),
         gist_min_semantic=num(guards, "gist_min_semantic", "guards.gist_min_semantic", 0, 1),
         path=str(path),
@@ -238,8 +244,22 @@ def semantic_score(config: Config, values: dict[str, float]) -> float | None:
         used = {k: w for k, w in features.items() if k in values and w > 0}
         if used:
             mean = sum(values[k] * w for k, w in used.items()) / sum(used.values())
-            return min(1.0, max(0.0, (mean - floor) / (ceiling - floor)))
+            return soft_ceiling((mean - floor) / (ceiling - floor), config.semantic_knee)
     return None
+
+
+def soft_ceiling(stretched: float, knee: float) -> float:
+    """``stretched`` kept within [0, 1]: linear up to ``knee``, then bending smoothly towards 1 (same slope at
+    the knee, never reaching it) instead of clipping at the ceiling.
+
+    Why: with a hard clip, every answer above the ceiling scores exactly 100, and so do many that state the
+    reference's words with one claim reversed (36 % of SemEval-2013 Beetle's contradictory answers, 74 % of its
+    correct ones). Above the ceiling the similarity still orders them (AUC 0.71 among those tied answers), and a
+    tie throws that order away; the bend keeps it, and leaves every score below the knee as it was."""
+    if stretched <= knee or knee >= 1.0:
+        return min(1.0, max(0.0, stretched))
+    room = 1.0 - knee
+    return knee + room * (1.0 - math.exp(-(stretched - knee) / room))
 
 
 # --------------------------------------------------------------------------- guards
