@@ -92,3 +92,28 @@ def test_the_bundled_practice_answer_has_no_contradiction():
     text = (Path(__file__).resolve().parents[1] / "samples" / "answer-lora.txt").read_text(encoding="utf-8")
     report = Grader(metrics="keywords,rouge").grade("q09", text)
     assert not report.contradictions and report.score >= 70, (report.score, report.contradictions)
+
+
+# ------------------------------------------------------------------ a step ranked first, across sentences
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("q11", "The LLM first writes a draft answer from what it knows. That draft is embedded and used to search "
+            "the vector store for supporting passages."),
+    ("q19", "The model states the answer first. Afterwards it explains its reasoning step by step."),
+    ("q09", "You first merge BA into W. Training A and B happens on the merged weights."),
+    ("q20", "Initially the model revises its draft. It critiques the new version against the principles."),
+])
+def test_a_later_step_ranked_first_in_another_sentence_is_reversed(qid, answer):
+    assert "order" in kinds(qid, answer), answer
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("q11", "RAG first retrieves documents. The model then generates an answer grounded in them."),
+    ("q11", "Its first answer is generated from the retrieved passages."),  # an ordinal, not a rank
+    ("q19", "Chain-of-thought asks for the reasoning before the final answer; the first answer token comes last."),
+    ("q09", "First you train A and B. You merge BA into W once training is done."),
+    ("q20", "First the model critiques its own output against the constitution, then it revises it."),
+])
+def test_a_step_ranked_first_in_its_right_place_is_not_flagged(qid, answer):
+    assert "order" not in kinds(qid, answer), answer

@@ -69,6 +69,45 @@ def _leading(reading: Reading, first: int) -> str | None:
     return "after" if word in ("after", "once", "following") else "before" if word == "before" else None
 
 
+#: Adverbs that rank the step they stand by as the first one ("the model *first* generates a draft").
+FIRST_MARKS = frozenset("first firstly initially".split())
+#: Words after which "first" is an ordinal adjective, not a rank of the step ("its first answer").
+_DETERMINERS = frozenset("the a an its their his her our your this that each every".split())
+
+
+def _marked_first(reading: Reading, first: int, last: int) -> bool:
+    """Whether the mention at tokens first..last is ranked first by an adverb next to it: "X first generates",
+    "first, generate", "generate ... first, then" (not the ordinal "the first answer")."""
+    tokens = reading.tokens
+    for k in range(first - 1, max(-1, first - 7), -1):
+        if tokens[k].sentence != tokens[first].sentence:
+            break
+        opens = k == 0 or tokens[k - 1].sentence != tokens[k].sentence
+        if tokens[k].text in FIRST_MARKS and (opens or k >= first - 2):  # "Initially the model revises"
+            return opens or tokens[k - 1].text not in _DETERMINERS
+    nxt = last + 1
+    if nxt < len(tokens) and tokens[nxt].text in FIRST_MARKS and tokens[nxt].sentence == tokens[last].sentence:
+        after = reading.text[tokens[nxt].end : tokens[nxt].end + 2]
+        return nxt + 1 == len(tokens) or after[:1] in (",", ";", ".", ":") or tokens[nxt + 1].text in ("then", "and")
+    return False
+
+
+def ranked_first(fact, reading: Reading) -> tuple[int, int] | None:
+    """A ``then`` step that the answer ranks first ("the model first generates a draft ...") while the ``first``
+    step comes only later in the answer, in any sentence ("... that draft is then used to retrieve"): the steps
+    reversed across sentences, where no single ordering cue joins them. The span is the sentence that ranks it."""
+    firsts = _mentions(fact.first, reading, 0)
+    for lo, hi, _ in sorted(_mentions(fact.then, reading, 1)):
+        if not _marked_first(reading, lo, hi):
+            continue
+        before = [m for m in firsts if m[0] < lo]
+        later = [m for m in firsts if m[0] > hi]
+        if not before and later and not any(_marked_first(reading, a, b) for a, b, _ in later):
+            same = [k for k, t in enumerate(reading.tokens) if t.sentence == reading.tokens[lo].sentence]
+            return same[0], same[-1]
+    return None
+
+
 def reversed_steps(fact, reading: Reading) -> tuple[int, int] | None:
     """The token span of a sentence that puts ``fact.then`` before ``fact.first``, or None."""
     mentions = sorted(_mentions(fact.first, reading, 0) + _mentions(fact.then, reading, 1))
@@ -87,4 +126,4 @@ def reversed_steps(fact, reading: Reading) -> tuple[int, int] | None:
             continue
         if earlier == 1:
             return a_first, b_last
-    return None
+    return ranked_first(fact, reading)
