@@ -109,3 +109,14 @@ def test_an_opening_no_answers_the_question_and_negates_nothing(answer, referenc
 ])
 def test_the_claim_after_an_opening_no_is_still_checked(answer, references):
     assert kinds(answer, references)
+
+
+@pytest.mark.parametrize("answer, contradicts", [
+    ("The jar with more beads has a greater density.", True),  # a difference where the reference says equal
+    ("The heavier jar has a lower density.", True),
+    ("Both jars have the same density.", False),
+    ("The density is equal in both jars, whatever the number of beads.", False),
+])
+def test_a_difference_claimed_where_the_reference_says_the_same(answer, contradicts):
+    refs = ["Both jars have the same density, even though one jar holds more beads."]
+    assert bool(kinds(answer, refs)) is contradicts

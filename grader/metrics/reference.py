@@ -113,6 +113,26 @@ def _compare(words: list[Token], rwords: list[Token], opposites: Opposites,
             len({t.stem for t in shared}), flipped)
 
 
+def _pairs_reversed(flipped: list[Token], rwords: list[Token], opposites: Opposites) -> int:
+    """How many claim words are reversed: the most pairs (answer word, reference word it reverses) with no word
+    in two pairs. "more beads, greater density" against "the same density" reverses one word, not two that
+    cancel; "connected" against "separated by a gap" reverses one; "looser, lower" against "tighter, higher" two.
+    """
+    edges = {a: {r.stem for r in rwords if opposites.are_opposite(t, r)} for t in flipped for a in [t.stem]}
+    partner: dict[str, str] = {}
+
+    def augment(a: str, seen: set[str]) -> bool:  # Kuhn's augmenting path; a claim has a handful of words
+        for r in edges[a]:
+            if r not in seen:
+                seen.add(r)
+                if r not in partner or augment(partner[r], seen):
+                    partner[r] = a
+                    return True
+        return False
+
+    return sum(augment(a, set()) for a in edges)
+
+
 #: A verdict that opens an answer: yes or no, a choice ("B.", "(c)"), or a number ("30 meters").
 _VERDICT = re.compile(r"\s*(?:(yes|yeah|yep|no|nope)\b(?!\s+(?:and|or)\s+(?:yes|no)\b)(?![-']\w)"
                       r"|\(?([a-h])(?:[.,:)]|\s*$)"
@@ -205,7 +225,7 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
             # Other things named than the reference names ("bulbs A and B" for "bulbs A and C"): a swap. Naming
             # fewer or more of them is not (an incomplete or a wider answer).
             swapped = bool(labels & rlabels and labels - rlabels and rlabels - labels)
-            flips = len({t.stem for t in flipped}) + negation_flip + swapped
+            flips = _pairs_reversed(flipped, rwords, opposites) + negation_flip + swapped
             # A negation flip alone needs the two claims to be close paraphrases, seen from both sides: a long
             # sentence negates many things.
             if flips == 1 and not flipped and not swapped and min(own_share, ref_share) < MIN_NEGATION_SHARE \
