@@ -28,6 +28,9 @@ def kinds(qid: str, answer: str) -> list[str]:
     ("q10", "PPO tunes the policy first, and then the reward model is trained on the rollouts."),
     ("q16", "The VAE decoder decodes the latent before the U-Net denoises it."),
     ("q09", "You merge BA into W, then train A and B."),
+    ("q07", "With chain of thought the model gives the final answer first and then explains its reasoning steps."),
+    ("q10", "We do PPO before SFT."),
+    ("q10", "PPO is run first and then supervised fine-tuning polishes the result."),
 ])
 def test_a_reversed_order_is_a_contradiction(qid, answer):
     assert "order" in kinds(qid, answer), answer
