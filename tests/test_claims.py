@@ -150,6 +150,8 @@ def test_term_groups_match_in_any_order_within_a_clause_and_respect_negation():
     "Key ideas: retrieval, embeddings, vector database, chunking, reranking, grounding",
     "• FID • Inception Score • precision • recall • BLEU • perplexity",
     "forward noising → reverse denoising → U-Net → epsilon prediction → DDPM → sampling steps",
+    "Key points: generator = maps noise z to a fake image; discriminator = real vs fake score D(x); minimax "
+    "objective; non-saturating loss; mode collapse; Wasserstein distance",  # notes after a lead-in
 ])
 def test_keyword_lists_are_recognised_whatever_the_punctuation(text):
     assert keyword_list_shape(text) is not None
@@ -160,6 +162,8 @@ def test_keyword_lists_are_recognised_whatever_the_punctuation(text):
     "flattens it. Top-k keeps the k most likely tokens; top-p keeps the smallest set reaching probability p.",
     "Common techniques are zero-shot prompting, where you only give instructions; few-shot prompting, where you "
     "include a few examples; and chain-of-thought, where you ask the model to reason step by step.",
+    "Key ideas: the generator maps random noise to fake images; the discriminator learns to tell real from fake; "
+    "both are trained together in a minimax game; at equilibrium the fakes look real.",
 ])
 def test_prose_is_not_a_keyword_list(text):
     assert keyword_list_shape(text) is None

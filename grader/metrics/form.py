@@ -20,6 +20,9 @@ _LEAD_IN = re.compile(r"^\s*(?:key\s+(?:ideas|points|terms|concepts)|keywords|ma
                       r"in\s+short|summary|tl;?dr)\s*[:\-–—]\s*", re.IGNORECASE)
 #: Items longer than this (in words) are sentences, not list items.
 MAX_ITEM_WORDS = 5
+#: ... or this many after a lead-in: "Key ideas:" announces notes, and a note may run to a short phrase
+#: ("forward = add Gaussian noise over T steps").
+MAX_ITEM_WORDS_AFTER_LEAD_IN = 8
 #: A list has at least this many items ...
 MIN_ITEMS = 5
 #: ... and this share of the answer's words sits in short items or runs without function words.
@@ -43,12 +46,13 @@ def keyword_list_shape(answer: str) -> str | None:
     if len(words) < MIN_ITEMS:
         return None
     items = [item for item in _SEPARATORS.split(text) if item and item.strip()]
+    longest = MAX_ITEM_WORDS_AFTER_LEAD_IN if answer.lstrip() != text else MAX_ITEM_WORDS
     listy_words, listy_items = 0, 0
     for item in items:
         item_words = tokenize(item)
         if not item_words:
             continue
-        short_item = len(item_words) <= MAX_ITEM_WORDS and _function_share(item_words) <= 0.2 \
+        short_item = len(item_words) <= longest and _function_share(item_words) <= 0.2 \
             and not _VERBS.search(item)
         # A run of terms, or a formula written out ("min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]"): as long as
         # it likes, with (almost) no function word and no verb.
