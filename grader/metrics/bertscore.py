@@ -184,8 +184,13 @@ class BertScoreMetric:
 
     # ------------------------------------------------------------------ encoding
 
-    def _encode(self, texts: list[str], progress=None) -> None:
-        """Encode the texts not yet cached, windows of all texts batched together, longest first."""
+    def _encode(self, texts: list[str], progress=None, alone: bool = False) -> None:
+        """Encode the texts not yet cached, windows of all texts batched together, longest first.
+
+        ``alone``: each window in a batch of its own. A text's encoding differs in its last float bits with the
+        padded batch it shares (the matrix shapes change the sums), so references, which many answers are scored
+        against and which different processes meet in different company, are encoded alone: the same bits in
+        every process, whatever was graded before (a Ray worker and the local engine write identical reports)."""
         import torch
 
         global TEXTS_ENCODED
@@ -206,10 +211,11 @@ class BertScoreMetric:
         order = sorted(range(len(windows)), key=lambda k: -len(windows[k][2]))
         window_embeddings: dict[int, torch.Tensor] = {}
         with torch.no_grad():
-            for b in range(0, len(order), self.batch_size):
+            step = 1 if alone else self.batch_size
+            for b in range(0, len(order), step):
                 if progress:
                     progress(b, len(order))
-                batch = [order[k] for k in range(b, min(b + self.batch_size, len(order)))]
+                batch = [order[k] for k in range(b, min(b + step, len(order)))]
                 length = max(len(windows[k][2]) for k in batch)
                 ids = torch.full((len(batch), length), tok.pad_token_id, dtype=torch.long)
                 mask = torch.zeros((len(batch), length), dtype=torch.long)
@@ -260,7 +266,7 @@ class BertScoreMetric:
         # Encodings made on a GPU differ from the CPU's in the last float bits: each device has its own entries.
         on_device = () if self.device == "cpu" else (self.device,)
         key = cache.cache_key(MODEL_NAME, self.layer, self.idf, sorted(self._idf_sentences), texts,
-                              __version__, WINDOW, STRIDE, *on_device)
+                              __version__, WINDOW, STRIDE, "alone", *on_device)
         stored = cache.load(key)
         if stored is not None and len(stored["offsets"]) == len(texts) + 1:
             offsets = stored["offsets"]
@@ -270,7 +276,7 @@ class BertScoreMetric:
                                              torch.from_numpy(stored["weights"][lo:hi].copy()),
                                              bool(stored["empty"][i]), tuple(int(x) for x in stored["ids"][lo:hi]))
             return True
-        self._encode(texts)
+        self._encode(texts, alone=True)
         encoded = [self._cache[t] for t in texts]
         offsets = np.cumsum([0] + [len(e.ids) for e in encoded])
         cache.save(key, {
@@ -279,6 +285,10 @@ class BertScoreMetric:
             "ids": np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encoded]),
             "empty": np.asarray([e.empty for e in encoded]), "offsets": offsets.astype(np.int64)})
         return False
+
+    def encode(self, texts: list[str]) -> None:
+        """Encode and keep ``texts`` now, each alone (the references a long run will score against)."""
+        self._encode(list(texts), alone=True)
 
     def forget(self, texts: list[str]) -> None:
         """Drop answer encodings after scoring so memory stays flat over a long batch."""
@@ -342,7 +352,8 @@ class BertScoreMetric:
         if len(answers) != len(references) or (questions is not None and len(questions) != len(answers)):
             raise ValueError(f"{len(answers)} answers but {len(references)} reference lists"
                              + (f" and {len(questions)} questions" if questions is not None else ""))
-        self._encode([r for refs in references for r in refs] + list(answers), progress)
+        self._encode([r for refs in references for r in refs], alone=True)
+        self._encode(list(answers), progress)
         pieces: dict[str, frozenset[int]] = {}
         out = []
         for i, (answer, refs) in enumerate(zip(answers, references)):

@@ -72,6 +72,7 @@ class _Worker:
 
     def ready(self) -> dict:
         """Build what grading needs now (model, reference encodings), so a broken worker fails at start."""
+        self.grader.prepare()
         return self.grader.signature
 
     def grade_lines(self, items: list[Item], digest: str) -> tuple[list[str], int]:

@@ -146,6 +146,18 @@ class Grader:
     def grade(self, question_id: str, answer: str) -> QuestionReport:
         return self.grade_many([(question_id, answer)])[0]
 
+    def prepare(self) -> None:
+        """Load the model and encode every bank reference (and its question-demoted form) now, before the first
+        chunk of a long run: a broken worker fails at start, and no chunk's rate pays for the model's load. The
+        engines of ``grader.scale`` call it. (References are encoded alone, so their bits do not depend on when.)"""
+        if "bertscore" not in self.metrics:
+            return
+        texts = []
+        for question in self.bank:
+            references = self.references(question)
+            texts += references + self._demoted_references(question, references)
+        self.bert.encode(texts)
+
     def grade_many(self, pairs: Iterable[tuple[str, str]],
                    extra_references: Sequence[Sequence[str]] | None = None,
                    progress=None) -> list[QuestionReport]:
