@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/correctness.py tiers ../shared/datasets/genai-dev-tiers.jsonl
     .venv/bin/python tools/correctness.py semeval ../shared/datasets/semeval2013-beetle-train.csv
+    .venv/bin/python tools/correctness.py unseen tools/data/unseen-answers.jsonl
 
 tiers: each answer graded under its qid with the bundled bank; Spearman with the expert grades; how often each
 wrong-tier answer scores below the same question's partial answer; excellent/spoken reaching Good; flags on good
@@ -86,7 +87,29 @@ def semeval(path: str) -> dict:
     return out
 
 
+def unseen(path: str, verbose: bool = False) -> dict:
+    """tools/data/unseen-answers.jsonl: answers written blind to the rubrics and the dev data (never tuned to).
+    How many misconceptions are flagged and kept below Good, and how many correct answers reach Good unflagged."""
+    from grader import Grader
+
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    reports = Grader().grade_many([(r["qid"], r["answer"]) for r in rows])
+    wrong = [(r, rep) for r, rep in zip(rows, reports) if r["kind"] == "misconception"]
+    right = [(r, rep) for r, rep in zip(rows, reports) if r["kind"] == "correct"]
+    flagged = lambda rep: bool({"misconception", "contradiction"} & set(rep.flags))  # noqa: E731
+    if verbose:
+        for r, rep in wrong + right:
+            print(f"{r['qid']} {r['kind'][:5]} {rep.score:5.1f} {'FLAG' if flagged(rep) else '    '} {r['error'][:90]}")
+    return {"misconceptions_flagged": f"{sum(flagged(rep) for _, rep in wrong)}/{len(wrong)}",
+            "misconceptions_below_good": f"{sum(rep.score < 70 for _, rep in wrong)}/{len(wrong)}",
+            "misconception_mean": round(sum(rep.score for _, rep in wrong) / len(wrong), 1),
+            "correct_reaching_good": f"{sum(rep.score >= 70 for _, rep in right)}/{len(right)}",
+            "correct_flagged": f"{sum(flagged(rep) for _, rep in right)}/{len(right)}",
+            "correct_mean": round(sum(rep.score for _, rep in right) / len(right), 1)}
+
+
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
-    result = tiers(path, verbose="-v" in sys.argv) if kind == "tiers" else semeval(path)
+    runs = {"tiers": tiers, "unseen": unseen}
+    result = runs[kind](path, verbose="-v" in sys.argv) if kind in runs else semeval(path)
     print(json.dumps(result, indent=1))
