@@ -183,8 +183,9 @@ def watch_score(args: list[str], output: Path, marks: list[int]) -> list[dict]:
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux): rows per CPU-second hold when other work shares the
-    machine, where wall-clock rates do not."""
+    """User + system CPU time of a process so far (Linux). Rows per CPU-second say what the work costs on a quiet
+    machine; on a shared one they fall too (torch's OpenMP threads spin while they wait: 35 against 100 measured),
+    so run benchmarks alone."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
