@@ -28,7 +28,7 @@ def flags(qid: str, text: str) -> list[str]:
     q = BANK.get(qid)
     rubric = q.rubric
     found = [c.kind for c in check_facts(rubric.facts, text, opposites_for(rubric.opposites),
-                                         context=f"{q.reference}\n{q.extra_reference}")]
+                                         context=f"{q.reference}\n{q.extra_reference}", question=q.question)]
     return found + ["pitfall" for _ in score_keywords(rubric, text).pitfalls]
 
 
@@ -242,3 +242,31 @@ def test_the_gist_floor_lifts_a_plain_answer_that_states_an_essential_point(full
     plain = "It learns how to take the noise back out of a picture, one small step after another."
     report = full_grader.grade("q05", plain)
     assert "gist" in report.flags and report.score == full_grader.config.gist_floor
+
+
+# ------------------------------------------------------------------ what a clause does not claim
+
+
+@pytest.mark.parametrize("qid, text", [
+    # a negation stays in its own list item when the next item has a word of its own
+    ("q02", "GANs: adversarial training, no explicit likelihood, prone to mode collapse."),
+    # "versus" names one side of a contrast, it denies neither side
+    ("q14", "Precision and recall separate fidelity versus coverage of the real distribution."),
+    # the object of a comparison names the other thing, it is not said of the subject
+    ("q04", "The KL term pulls the approximate posterior close to a standard normal."),
+    # the whole the question asks about owns what its parts do
+    ("q11", "RAG embeds the query, retrieves the top-k passages and adds them to the prompt."),
+])
+def test_sentences_that_claim_no_contradiction(qid, text):
+    assert flags(qid, text) == [], text
+
+
+def test_a_negation_runs_over_a_list_of_bare_items():
+    from grader.metrics.reading import Reading, find_all, phrase_tokens
+
+    reading = Reading.of("LoRA adds no latency, memory or compute at inference.")
+    [(first, last, own)] = find_all(phrase_tokens("memory"), reading)
+    assert reading.negated(first, last, own)
+    reading = Reading.of("It has no likelihood, prone to mode collapse.")
+    [(first, last, own)] = find_all(phrase_tokens("mode collapse"), reading)
+    assert not reading.negated(first, last, own)

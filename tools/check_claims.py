@@ -19,9 +19,10 @@ from grader.yamlio import safe_load
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "claims"
 
 
-def flags(rubric, text: str, context: str = "") -> list[str]:
+def flags(rubric, text: str, context: str = "", question: str = "") -> list[str]:
     out = [f"{c.kind}: {c.said!r} of {c.subject!r} in {c.text!r}"
-           for c in check_facts(rubric.facts, text, opposites_for(rubric.opposites), context=context)]
+           for c in check_facts(rubric.facts, text, opposites_for(rubric.opposites), context=context,
+                                question=question)]
     out += [f"pitfall: {p.pitfall} in {p.text!r}" for p in score_keywords(rubric, text).pitfalls]
     return out
 
@@ -35,7 +36,7 @@ def main(qids: list[str]) -> int:
         print(f"== {qid}: {len(rubric.facts)} facts, {len(rubric.pitfalls)} pitfalls")
         context = f"{q.reference}\n{q.extra_reference}"
         for text in (q.reference, q.extra_reference):
-            for f in flags(rubric, text, context):
+            for f in flags(rubric, text, context, q.question):
                 bad += 1
                 print("  REFERENCE FLAGGED", f)
         path = FIXTURES / f"{qid}.yaml"
@@ -44,11 +45,11 @@ def main(qids: list[str]) -> int:
             continue
         fixture = safe_load(path.read_text(encoding="utf-8"))
         for text in fixture.get("correct", []):
-            for f in flags(rubric, text, context):
+            for f in flags(rubric, text, context, q.question):
                 bad += 1
                 print("  CORRECT FLAGGED", repr(text), "->", f)
         for item in fixture.get("wrong", []):
-            got = flags(rubric, item["text"], context)
+            got = flags(rubric, item["text"], context, q.question)
             kinds = {g.split(":")[0] for g in got}
             ok = item["kind"] in kinds
             bad += not ok

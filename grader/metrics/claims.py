@@ -224,15 +224,16 @@ def _siblings(facts: tuple, context: str) -> frozenset[tuple[int, int]]:
 
 
 def check_facts(facts, answer: str, opposites: Opposites, reading: Reading | None = None,
-                context: str = "") -> list[Contradiction]:
+                context: str = "", question: str = "") -> list[Contradiction]:
     """Contradictions of the rubric's facts in ``answer``, at most one per clause. ``context`` (the reference
-    answer) tells which subjects are siblings that a candidate can swap."""
+    answer) tells which subjects are siblings that a candidate can swap; ``question``, which subject is the
+    whole the question asks about (its parts' properties are its own: no swap onto it)."""
     if not facts or not answer.strip():
         return []
     reading = reading or Reading.of(answer)
     found = _order_contradictions([f for f in facts if f.first], reading)
     facts = [f for f in facts if not f.first]
-    return sorted({**found, **_fact_contradictions(facts, reading, opposites, context)}.values(),
+    return sorted({**found, **_fact_contradictions(facts, reading, opposites, context, question)}.values(),
                   key=lambda c: c.start)
 
 
@@ -251,12 +252,13 @@ def _order_contradictions(facts, reading: Reading) -> dict[int, Contradiction]:
     return found
 
 
-def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context: str) -> dict:
+def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context: str, question: str = "") -> dict:
     """Negations, opposites and swaps of the subject facts, at most one per clause (keyed by clause)."""
     if not facts:
         return {}
     groups = _subject_groups(facts)
     siblings = _siblings(tuple(facts), context)
+    topic = _topic(tuple(facts), question)
     mentions = _mentions(facts, groups, reading)
     if not mentions:
         return {}
@@ -293,16 +295,18 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         # True of the subject, or of a subject coordinated with it ("precision and recall separate fidelity ...").
         overlaps_true = any(k in holds_at.get(g, ()) for g in subjects.together.get(subject, {subject.group})
                             for k in range(first, last + 1))
+        contrasted = reading.contrasted(first)  # "real versus generated samples": one side named, not claimed
         if kind == "holds" and same and negated:
             verdict = "negation"
-        elif kind in ("opposite", "denies") and same and not negated and not overlaps_true:
+        elif kind in ("opposite", "denies") and same and not negated and not overlaps_true and not contrasted:
             if kind == "opposite" and _holds_unnegated(holds_of.get(i, ()), reading, subject, subjects, first):
                 continue
             verdict = "opposite"
         elif (kind == "holds" and not same and not negated and not overlaps_true and not subject.carried
               and (subject.group, groups[i]) in siblings and groups[i] not in subjects.together.get(subject, ())
               and not _names_subject(fact.claim, facts, groups, subject.group)
-              and not _used_as_verb(subject, reading)
+              and not _used_as_verb(subject, reading) and subject.group != topic
+              and not _relation_object(reading, first)
               and not any(m.group == groups[i] for m in subjects.by_clause.get(reading.clause[first], ()))):
             verdict = "swap"
         else:
@@ -315,6 +319,39 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         said = reading.text[reading.tokens[first].start : reading.tokens[last].end]
         found[key] = Contradiction(verdict, fact.claim, named, said, text, start, end)
     return found
+
+
+def _topic(facts: tuple, question: str) -> int | None:
+    """The subject group the question asks about, when it names exactly one ("What is RAG?"): the whole, whose
+    parts' properties are its own ("RAG retrieves the top-k passages" is no swap from the retriever). A question
+    that names several ("top-k and top-p") asks for a contrast, and its subjects stay swappable."""
+    if not question.strip():
+        return None
+    groups = _subject_groups(facts)
+    r = Reading.of(question)
+    named = {g for fact, g in zip(facts, groups) if any(find_all(phrase_tokens(n), r, gap=0) for n in fact.subject)}
+    return named.pop() if len(named) == 1 else None
+
+
+#: Words after which a phrase names what something is compared with or pulled towards, not what it is.
+_RELATIONS = frozenset("towards toward than like unlike against versus vs".split())
+_RELATION_HEADS = frozenset("close closer similar near nearer compared relative equal identical".split())
+
+
+def _relation_object(reading: Reading, first: int) -> bool:
+    """Whether the phrase at ``first`` is the object of a comparison: "keeps q close to a standard normal",
+    "pulls it towards the prior", "sharper than a VAE". What is said of the subject is the relation; the phrase
+    names the other thing (no swap)."""
+    tokens = reading.tokens
+    for k in range(first - 1, max(-1, first - 4), -1):
+        if tokens[k].sentence != tokens[first].sentence:
+            return False
+        word = tokens[k].text
+        if word in _RELATIONS or (word == "to" and k and tokens[k - 1].text in _RELATION_HEADS):
+            return True
+        if word not in ("a", "an", "the", "plain", "simple", "fixed", "standard") and word not in _RELATION_HEADS:
+            return False
+    return False
 
 
 def _holds_unnegated(holds, reading: Reading, subject: _Mention, subjects: _Subjects, near: int) -> bool:

@@ -21,7 +21,8 @@ not no never none nor neither without cannot cant dont doesnt didnt isnt arent w
 shouldnt couldnt hasnt havent hadnt aint nothing lack lacks lacking avoid avoids avoided avoiding
 """.split())
 #: Contrast markers: negate a phrase that follows them closely ("top-p, rather than a fixed number, ...").
-CONTRASTIVE = frozenset("instead rather unlike than versus vs opposed".split())
+#: ("versus" is not one: "fidelity versus coverage" names two sides, it denies neither.)
+CONTRASTIVE = frozenset("instead rather unlike than opposed".split())
 #: Words that disown a whole sentence: "It is a myth that LoRA adds latency."
 DISOWNING = frozenset("myth misconception misconceptions wrong false incorrect untrue mistake mistaken".split())
 #: Words that start a new clause (negation never reaches across them).
@@ -115,6 +116,19 @@ class Reading:
             return False  # "unlike top-k, top-p adapts ...": the comparison ends at the comma
         return first - k <= CONTRAST_CLAUSE_REACH
 
+    def contrasted(self, first: int) -> bool:
+        """Whether "versus" (or "vs") stands shortly before the phrase in its clause: "real versus generated
+        samples" names the phrase as one side of a contrast, neither asserting nor denying it."""
+        for k in range(first - 1, max(-1, first - CONTRAST_CLAUSE_REACH), -1):
+            if self.clause[k] != self.clause[first]:
+                return False
+            if self.tokens[k].text in ("versus", "vs"):
+                return True
+        return False
+
+    def _own_item(self, k: int, first: int) -> bool:
+        return _item_after(self, k, first)
+
     def negated(self, first: int, last: int, own: frozenset[int] = frozenset()) -> bool:
         """Whether the phrase at tokens first..last is negated: a negator shortly before it (or inside it, not one
         of its own words), a contrast marker right before it, or a disowning word earlier in the sentence."""
@@ -124,7 +138,7 @@ class Reading:
             if self.clause[k] != clause or k in own:
                 continue
             word = self.tokens[k].text
-            if word in NEGATORS and first - k <= NEGATION_REACH:
+            if word in NEGATORS and first - k <= NEGATION_REACH and not self._own_item(k, first):
                 count += 1
             elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
                 return True
@@ -136,6 +150,17 @@ class Reading:
                 return True
             k -= 1
         return False
+
+
+def _item_after(reading: "Reading", k: int, first: int) -> bool:
+    """Whether a comma or semicolon between tokens k and first is followed, before ``first``, by a word of its
+    own: "no likelihood, prone to mode collapse" is a list of two claims, and the "no" stays in the first; in
+    "no latency, memory or compute" the items are bare and the negation runs over the list."""
+    tokens = reading.tokens
+    for j in range(first - 1, k - 1, -1):
+        if _PAUSE.search(reading.text[tokens[j].end : tokens[j + 1].start]):
+            return any(tokens[i].text not in STOPWORDS for i in range(j + 1, first))
+    return False
 
 
 def _after_comma(text: str, previous: Token, token: Token) -> bool:

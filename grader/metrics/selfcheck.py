@@ -36,7 +36,8 @@ def correctness_warnings(question: Question, rubric: Rubric, reference: str) -> 
 
     out = []
     context = f"{question.reference}\n{question.extra_reference}"
-    for c in check_facts(rubric.facts, reference, opposites_for(rubric.opposites), context=context):
+    for c in check_facts(rubric.facts, reference, opposites_for(rubric.opposites), context=context,
+                         question=question.question):
         out.append(Finding("warning", rubric.path, f"the reference answer contradicts a fact ({c.kind}: "
                            f"{c.said!r} of {c.subject!r} in {c.text.strip()!r}): fix the fact's phrases",
                            question.id, "facts"))

@@ -294,7 +294,8 @@ class Grader:
         opposites = opposites_for(rubric.opposites if rubric is not None else ())
         if rubric is not None and rubric.facts:
             return tuple(check_facts(rubric.facts, answer, opposites,
-                                     context=f"{question.reference}\n{question.extra_reference}"))
+                                     context=f"{question.reference}\n{question.extra_reference}",
+                                     question=question.question))
         return tuple(check_reference(answer, references, opposites))
 
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
