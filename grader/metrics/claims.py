@@ -343,14 +343,12 @@ def _relation_object(reading: Reading, first: int) -> bool:
     "pulls it towards the prior", "sharper than a VAE". What is said of the subject is the relation; the phrase
     names the other thing (no swap)."""
     tokens = reading.tokens
-    for k in range(first - 1, max(-1, first - 4), -1):
-        if tokens[k].sentence != tokens[first].sentence:
+    for k in range(first - 1, max(-1, first - 4), -1):  # up to three words back: "close to a plain ..."
+        if tokens[k].sentence != tokens[first].sentence or reading.clause[k] != reading.clause[first]:
             return False
         word = tokens[k].text
         if word in _RELATIONS or (word == "to" and k and tokens[k - 1].text in _RELATION_HEADS):
             return True
-        if word not in ("a", "an", "the", "plain", "simple", "fixed", "standard") and word not in _RELATION_HEADS:
-            return False
     return False
 
 
