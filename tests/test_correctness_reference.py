@@ -120,3 +120,30 @@ def test_the_claim_after_an_opening_no_is_still_checked(answer, references):
 def test_a_difference_claimed_where_the_reference_says_the_same(answer, contradicts):
     refs = ["Both jars have the same density, even though one jar holds more beads."]
     assert bool(kinds(answer, refs)) is contradicts
+
+
+def test_reversed_pairs_are_a_maximum_matching_as_scipy_finds_it():
+    """The hand-written matching (kept for the cold start) against scipy's, on every pairing of a few words
+    from the lexicon's direction and connection families."""
+    import itertools
+
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    from grader.metrics.reference import _pairs_reversed
+    from grader.text import tokenize
+
+    opposites = opposites_for()
+    pool = tokenize("more greater less lower same equal connected separated gap higher tighter looser")
+    for size in (2, 3):
+        for answer in itertools.combinations(pool, size):
+            for claim in itertools.combinations(pool, size):
+                flipped = [t for t in answer if any(opposites.are_opposite(t, r) for r in claim)]
+                stems_a = sorted({t.stem for t in flipped})
+                stems_r = sorted({r.stem for r in claim})
+                graph = np.array([[any(opposites.are_opposite(t, r) for t in flipped if t.stem == a
+                                       for r in claim if r.stem == b) for b in stems_r] for a in stems_a], dtype=int)
+                expected = 0 if not stems_a else int(
+                    (maximum_bipartite_matching(csr_matrix(graph), perm_type="column") >= 0).sum())
+                assert _pairs_reversed(flipped, list(claim), opposites) == expected, (answer, claim)

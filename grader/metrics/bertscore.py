@@ -287,7 +287,9 @@ class BertScoreMetric:
         return False
 
     def encode(self, texts: list[str]) -> None:
-        """Encode and keep ``texts`` now, each alone (the references a long run will score against)."""
+        """Load the model and encode and keep ``texts`` now, each alone (the references a long run will score
+        against; those already kept, from the disk cache, are not encoded again)."""
+        self._load()
         self._encode(list(texts), alone=True)
 
     def forget(self, texts: list[str]) -> None:

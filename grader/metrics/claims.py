@@ -321,6 +321,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
     return found
 
 
+@lru_cache(maxsize=256)
 def _topic(facts: tuple, question: str) -> int | None:
     """The subject group the question asks about, when it names exactly one ("What is RAG?"): the whole, whose
     parts' properties are its own ("RAG retrieves the top-k passages" is no swap from the retriever). A question

@@ -126,9 +126,6 @@ class Reading:
                 return True
         return False
 
-    def _own_item(self, k: int, first: int) -> bool:
-        return _item_after(self, k, first)
-
     def negated(self, first: int, last: int, own: frozenset[int] = frozenset()) -> bool:
         """Whether the phrase at tokens first..last is negated: a negator shortly before it (or inside it, not one
         of its own words), a contrast marker right before it, or a disowning word earlier in the sentence."""
@@ -138,7 +135,7 @@ class Reading:
             if self.clause[k] != clause or k in own:
                 continue
             word = self.tokens[k].text
-            if word in NEGATORS and first - k <= NEGATION_REACH and not self._own_item(k, first):
+            if word in NEGATORS and first - k <= NEGATION_REACH and not _item_after(self, k, first):
                 count += 1
             elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
                 return True

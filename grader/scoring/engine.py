@@ -93,11 +93,15 @@ class Grader:
                 idf_sentences=[q.reference for q in self.bank], baseline=self.config.bertscore_baseline,
                 device=self.device)
             # Every reference (own-question and off-question checks use them all), from the disk cache.
-            texts = [r for q in self.bank for r in self.references(q)]
-            if self.config.uses_feature("reference_demoted_bertscore_recall"):
-                texts += [d for q in self.bank for d in self._demoted_references(q, self.references(q))]
-            self._bert.warm(texts)
+            self._bert.warm(self._reference_texts())
         return self._bert
+
+    def _reference_texts(self) -> list[str]:
+        """Every bank reference, and its question-demoted form when that feature counts."""
+        texts = [r for q in self.bank for r in self.references(q)]
+        if self.config.uses_feature("reference_demoted_bertscore_recall"):
+            texts += [d for q in self.bank for d in self._demoted_references(q, self.references(q))]
+        return texts
 
     @property
     def signature(self) -> dict:
@@ -147,16 +151,11 @@ class Grader:
         return self.grade_many([(question_id, answer)])[0]
 
     def prepare(self) -> None:
-        """Load the model and encode every bank reference (and its question-demoted form) now, before the first
-        chunk of a long run: a broken worker fails at start, and no chunk's rate pays for the model's load. The
-        engines of ``grader.scale`` call it. (References are encoded alone, so their bits do not depend on when.)"""
-        if "bertscore" not in self.metrics:
-            return
-        texts = []
-        for question in self.bank:
-            references = self.references(question)
-            texts += references + self._demoted_references(question, references)
-        self.bert.encode(texts)
+        """Load the model and have every bank reference encoded now, before the first chunk of a long run: a
+        broken worker fails at start, and no chunk's rate pays for the model's load. The engines of
+        ``grader.scale`` call it. (References are encoded alone, so their bits do not depend on when.)"""
+        if "bertscore" in self.metrics:
+            self.bert.encode(self._reference_texts())
 
     def grade_many(self, pairs: Iterable[tuple[str, str]],
                    extra_references: Sequence[Sequence[str]] | None = None,
