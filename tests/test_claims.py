@@ -270,3 +270,63 @@ def test_a_negation_runs_over_a_list_of_bare_items():
     reading = Reading.of("It has no likelihood, prone to mode collapse.")
     [(first, last, own)] = find_all(phrase_tokens("mode collapse"), reading)
     assert not reading.negated(first, last, own)
+
+
+# ------------------------------------------------------------------ the topic, the gist, another question
+
+
+@pytest.mark.parametrize("qid, text", [
+    ("q19", "The model does not write out any intermediate steps; it simply answers faster."),
+    ("q17", "The method does not extrapolate at all; it just uses the prompt."),
+])
+def test_a_sentence_that_names_no_subject_is_about_the_question_s_topic(qid, text):
+    """No subject named: what it negates of the topic's own facts is a negation of the topic."""
+    assert flags(qid, text) == ["negation"], text
+
+
+@pytest.mark.parametrize("qid, text", [
+    ("q19", "Before the final answer it writes out intermediate steps, not after it."),  # negates when, not what
+    ("q17", "It trains one network without a separate classifier, combines conditional and unconditional "
+            "predictions at sampling time."),  # the negator stays in its list item
+])
+def test_a_topic_sentence_without_a_negated_fact_is_not_flagged(qid, text):
+    assert flags(qid, text) == [], text
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("q12", "Sometimes the model just invents things that sound right, and you can cut that down by giving it "
+            "real documents to work from."),
+    ("q14", "You look at how good the outputs are with some numbers, and you also ask people which outputs they "
+            "prefer."),
+])
+def test_an_answer_in_general_words_gets_the_gist_and_the_clause_is_quoted(full_grader, answer, qid):
+    report = full_grader.grade(qid, answer)
+    assert "gist" in report.flags and report.score >= full_grader.config.gist_floor
+    quoted = [f for f in report.feedback if f.startswith("Gist:")]
+    assert len(quoted) == 1 and quoted[0].split('"')[1] in answer
+
+
+def test_an_answer_that_only_names_the_topic_gets_no_gist(full_grader):
+    report = full_grader.grade("q07", "Prompt engineering? I have heard the term, no idea what it means.")
+    assert "gist" not in report.flags and report.score < full_grader.config.gist_floor
+
+
+@pytest.mark.parametrize("asked, answered, answer", [
+    ("q14", "q09 q08", "LoRA keeps the pretrained weights frozen and trains two small low-rank matrices whose product "
+                   "is added to each weight matrix; after training the product can be merged back in."),
+    ("q03", "q13", "Temperature divides the logits before the softmax: below one it sharpens the distribution, "
+                   "above one it flattens it, and top-p keeps the smallest set of tokens whose probability "
+                   "reaches p."),
+])
+def test_an_answer_to_another_bank_question_scores_the_cap_and_names_that_question(full_grader, asked, answered,
+                                                                                   answer):
+    report = full_grader.grade(asked, answer)
+    assert "off-question" in report.flags and report.score <= full_grader.config.off_question_cap
+    assert any(f"fits {qid} " in f for f in report.feedback for qid in answered.split())  # LoRA is a PEFT method
+    own = full_grader.grade(answered.split()[0], answer)  # the same answer, asked the question it answers
+    assert "off-question" not in own.flags and not own.contradictions and own.score >= full_grader.config.gist_floor
+
+
+def test_a_phrase_in_a_second_predicate_is_not_said_of_the_first_predicate_s_object():
+    # "small low-rank" is said of the matrices LoRA trains, not of the weights it keeps frozen
+    assert flags("q09", "LoRA keeps the pretrained weights frozen and trains two small low-rank matrices.") == []

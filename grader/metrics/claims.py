@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from grader.metrics.opposites import Opposites
-from grader.metrics.reading import (NEGATION_REACH, PRONOUNS, STOPWORDS, CONTRASTIVE, Reading, find_all,
-                                    phrase_tokens)
+from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, PRONOUNS, STOPWORDS, CONTRASTIVE, Reading,
+                                    find_all, phrase_tokens)
 
 # --------------------------------------------------------------------------- results
 
@@ -260,7 +260,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
     siblings = _siblings(tuple(facts), context)
     topic = _topic(tuple(facts), question)
     mentions = _mentions(facts, groups, reading)
-    if not mentions:
+    if not mentions and topic is None:
         return {}
     subjects = _Subjects(mentions, reading)
     # Every holds phrase of a subject, where it occurs: a phrase true of the subject it is bound to never
@@ -287,6 +287,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
         subject = _bind(first, last, subjects, reading)
+        if subject is None and kind == "holds" and reading.negated(first, last, own):
+            subject = _topic_default(groups[i], topic, first, subjects, reading)
         if subject is None:
             continue
         fact = facts[i]
@@ -306,7 +308,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
               and (subject.group, groups[i]) in siblings and groups[i] not in subjects.together.get(subject, ())
               and not _names_subject(fact.claim, facts, groups, subject.group)
               and not _used_as_verb(subject, reading) and subject.group != topic
-              and not _relation_object(reading, first)
+              and not _relation_object(reading, first) and not _second_predicate(subject, first, reading)
               and not any(m.group == groups[i] for m in subjects.by_clause.get(reading.clause[first], ()))):
             verdict = "swap"
         else:
@@ -315,10 +317,36 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if key in found and (found[key].kind != "swap" or verdict == "swap"):
             continue
         text, start, end = reading.clause_text(first)
-        named = reading.text[reading.tokens[subject.first].start : reading.tokens[subject.last].end]
+        named = (reading.text[reading.tokens[subject.first].start : reading.tokens[subject.last].end]
+                 if subject.first >= 0 else facts[i].subject[0])
         said = reading.text[reading.tokens[first].start : reading.tokens[last].end]
         found[key] = Contradiction(verdict, fact.claim, named, said, text, start, end)
     return found
+
+
+def _topic_default(group: int, topic: int | None, first: int, subjects: _Subjects,
+                   reading: Reading) -> _Mention | None:
+    """A sentence that names no subject at all is about the question's topic ("What is RAG?" ... "no external
+    database or embeddings are needed"): what holds of the topic, said under a negation, counts. Only the
+    topic's own facts and only negations: a denied or flipped word in such a sentence ("diversity" in a
+    sentence about fixes for mode collapse) is as often about something else; never a swap (the mention is
+    carried); never in a sentence that names some other subject, which may be what it describes."""
+    if topic is None or group != topic or subjects.by_sentence.get(reading.tokens[first].sentence):
+        return None
+    # With no subject to anchor it, the negator must be in the phrase's own list item: "handles updates without
+    # retraining, improves factual accuracy" does not deny the accuracy.
+    # "before generation, not after generating the answer" negates when, not what: no timing word in between.
+    tokens = reading.tokens
+    for k in range(first - 1, max(-1, first - 1 - NEGATION_REACH), -1):
+        if (reading.clause[k] != reading.clause[first] or tokens[k].text in _WHEN
+                or PAUSE.search(reading.text, tokens[k].end, tokens[k + 1].start)):
+            return None
+        if tokens[k].text in NEGATORS:
+            return _Mention(topic, -1, -1, carried=True)
+    return None
+
+
+_WHEN = frozenset("after before during until while once when".split())
 
 
 @lru_cache(maxsize=256)
@@ -368,6 +396,17 @@ def _names_subject(claim: str, facts, groups: list[int], group: int) -> bool:
     reading = Reading.of(claim)
     return any(find_all(phrase_tokens(name), reading, gap=0)
                for fact, g in zip(facts, groups) if g == group for name in fact.subject)
+
+
+def _second_predicate(subject: _Mention, first: int, reading: Reading) -> bool:
+    """Whether the subject is a verb's object and the phrase is in a second predicate joined by "and": in "LoRA
+    keeps the pretrained weights frozen and trains two small low-rank matrices", the matrices are trained by
+    LoRA, and "small low-rank" is not said of the weights."""
+    tokens = reading.tokens
+    lo = reading.clause_span[reading.clause[subject.first]][0]
+    is_object = any(tokens[k].text not in STOPWORDS for k in range(lo, subject.first))
+    return is_object and any(tokens[k].text == "and" and k + 1 < first and tokens[k + 1].text not in STOPWORDS
+                             for k in range(subject.last + 1, first))
 
 
 #: Words before a subject's name that make it a verb ("you merge the update", "to fold BA into W").

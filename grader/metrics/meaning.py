@@ -137,3 +137,35 @@ def match_by_meaning(encoder: SentenceEncoder, answer: str, concepts, threshold:
         text, start, end = spans[i]
         out.append(MeaningMatch(wanted[j].name, round(value, 4), text, start, end))
     return out
+
+
+#: A clause that gives the gist must say at least this many content words beyond the question's own: "LoRA...
+#: I've heard the phrase" is near the concept only because it names the topic.
+GIST_MIN_NEW_WORDS = 4
+
+
+def gist_clause(encoder: SentenceEncoder, answer: str, concepts, question: str, threshold: float,
+                spans: list[tuple[str, int, int]] | None = None) -> MeaningMatch | None:
+    """The clause of the answer closest to an essential concept, if at least ``threshold`` close and saying
+    something beyond the question's words: the evidence that a vague answer gets the gist.
+
+    The threshold is lower than the one that counts a concept as covered: "writing good prompts so you get
+    better answers" is the essence of "designing the input to steer the output" (0.41) without its specifics,
+    which is what a Partial answer is. Only the gist floor uses it; coverage does not."""
+    from grader.text import STOPWORDS, tokenize
+
+    wanted = [c for c in concepts if c.required and c.meanings]
+    spans = clauses(answer) if spans is None else spans
+    asked = {t.stem for t in tokenize(question)}
+    spans = [s for s in spans
+             if len({t.stem for t in tokenize(s[0]) if t.text not in STOPWORDS and t.stem not in asked}) >= GIST_MIN_NEW_WORDS]
+    if not wanted or not spans:
+        return None
+    statements = [(c.name, m) for c in wanted for m in c.meanings]
+    sims = encoder.embed([s[0] for s in spans]) @ encoder.embed([m for _, m in statements]).T
+    value, flat = sims.flatten().max(dim=0)
+    if float(value) < threshold:
+        return None
+    i, j = divmod(int(flat), len(statements))
+    text, start, end = spans[i]
+    return MeaningMatch(statements[j][0], round(float(value), 4), text, start, end)

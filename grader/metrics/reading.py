@@ -37,7 +37,7 @@ NEGATION_REACH = 4
 CONTRAST_CLAUSE_REACH = 6
 #: Largest gap (in content words) between the words of a phrase.
 PHRASE_GAP = 2
-_PAUSE = re.compile(r"[,;]")
+PAUSE = re.compile(r"[,;]")
 
 
 
@@ -155,7 +155,7 @@ def _item_after(reading: "Reading", k: int, first: int) -> bool:
     "no latency, memory or compute" the items are bare and the negation runs over the list."""
     tokens = reading.tokens
     for j in range(first - 1, k - 1, -1):
-        if _PAUSE.search(reading.text[tokens[j].end : tokens[j + 1].start]):
+        if PAUSE.search(reading.text[tokens[j].end : tokens[j + 1].start]):
             return any(tokens[i].text not in STOPWORDS for i in range(j + 1, first))
     return False
 
@@ -201,7 +201,7 @@ def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
             for step in range(1, gap + 2):
                 cj = position + step
                 if cj >= len(content) or reading.clause[content[cj]] != reading.clause[ti] \
-                        or _PAUSE.search(reading.text, tokens[content[position]].end, tokens[content[cj]].start):
+                        or PAUSE.search(reading.text, tokens[content[position]].end, tokens[content[cj]].start):
                     break  # a phrase never spans a comma: "p, like ninety percent" is not "p percent"
                 if match(expected, tokens[content[cj]]):  # cheap: a word stands next to the last one
                     matched.append(content[cj])

@@ -52,6 +52,11 @@ class Config:
     #: Where the stretched similarity stops being linear and bends towards 1 (1.0: a hard clip at the ceiling).
     semantic_knee: float = 1.0
     meaning_threshold: float = 0.5
+    #: A clause at least this close (cosine) to an essential concept gives the gist (``meaning.gist_clause``).
+    gist_threshold: float = 1.0
+    #: Sentence-embedding margin by which another question (its text and reference) must be closer to the
+    #: whole answer for the answer to be off-question; 0 turns this signal off.
+    off_topic_margin: float = 0.0
     path: str = ""
     digest: str = field(default="", compare=False)
     calibration: Any = None  # grader.calibration.Calibration: replaces the semantic weights when set
@@ -205,6 +210,10 @@ def load_config(path: str | Path | None = None) -> Config:
         semantic_knee=num(data, "semantic_knee", "semantic_knee", 0.0, 1.0) if "semantic_knee" in data else 1.0,
         gist_floor=num(guards, "gist_floor", "guards.gist_floor", 0, 100),
         gist_min_semantic=num(guards, "gist_min_semantic", "guards.gist_min_semantic", 0, 1),
+        gist_threshold=(num(data.get("meaning") or {}, "gist_threshold", "meaning.gist_threshold", 0, 1)
+                        if "gist_threshold" in (data.get("meaning") or {}) else 1.0),
+        off_topic_margin=(num(guards, "off_topic_margin", "guards.off_topic_margin", 0, 2)
+                          if "off_topic_margin" in guards else 0.0),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
         judge=data.get("judge"),
@@ -285,11 +294,16 @@ class Combined:
     judge: dict | None = None  # the LLM judge's block for the report (grader.scoring.judging.apply_judge)
 
 
+#: An answer whose rubric coverage is at least this is never off-question: the rubric vouches for it.
+OFF_QUESTION_MAX_COVERAGE = 0.5
+
+
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
             rouge: RougeResult | None, bert: BertScoreResult | None,
             demoted: dict[str, float] | None = None, closer_question: str | None = None,
-            contradictions: tuple = (), judge=None) -> Combined:
-    """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags.
+            contradictions: tuple = (), judge=None, gist: bool = False) -> Combined:
+    """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags. ``gist``: a clause
+    is close in meaning to an essential concept (``meaning.gist_clause``), if not close enough to cover it.
 
     ``judge`` (the LLM judge's verdict and settings, with ``--judge``) is mixed in before the guards, so caps and
     penalties still apply; its flags come after the guards'."""
@@ -331,24 +345,26 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         for c in contradictions:
             from_rubric = bool(c.subject) or c.kind == "order"
             score *= 1.0 - (config.contradiction_factor if from_rubric else config.reference_contradiction_factor)
-    if (keywords is not None and not keywords.pitfalls and not contradictions and semantic is not None
-            and semantic >= config.gist_min_semantic and score < config.gist_floor
-            and any(m.required for m in keywords.matched)):
+    states_essential = (semantic is not None and semantic >= config.gist_min_semantic
+                        and keywords is not None and any(m.required for m in keywords.matched))
+    if (keywords is not None and not keywords.pitfalls and not contradictions and score < config.gist_floor
+            and (states_essential or gist)):
         # A plain, honest answer that states an essential point (in any words) and nothing wrong has the gist:
-        # a mentor marks it Partial at least, above a list of terms or a fluent wrong answer. The guards below
-        # (empty, off-question, list, restated question) still apply.
+        # a mentor marks it Partial at least, above a list of terms or a fluent wrong answer. A short answer in
+        # general terms is far from a long reference, so a clause close in meaning to an essential concept is
+        # enough. The guards below (empty, off-question, list, restated question) still apply.
         flags.append("gist")
         score = config.gist_floor
     if not answer.strip():
         flags.append("empty")
         score = 0.0
-    if (closer_question is not None and score > config.off_question_cap and keywords is not None
-            and keywords.coverage < 0.5):
-        # A good answer to a different question is not an answer to this one: it fits another question's
-        # reference clearly better, and this question's rubric does not vouch for it. Without a rubric the
+    if closer_question is not None and keywords is not None and keywords.coverage < OFF_QUESTION_MAX_COVERAGE:
+        # A good answer to a different question is not an answer to this one: it fits another question (its
+        # reference or its topic) clearly better, and this question's rubric does not vouch for it; flagged
+        # even when it scores nothing anyway, so the feedback can name that question. Without a rubric the
         # guard stays off (on Mohler, where neighbouring questions share vocabulary, it cost 0.02 Pearson).
         flags.append("off-question")
-        score = config.off_question_cap
+        score = min(score, config.off_question_cap)
     if keyword_list:
         flags.append("keyword-list")
         score *= config.keyword_list_factor

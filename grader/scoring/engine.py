@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from grader.bank import Bank, Question, load_bank
-from grader.scoring.combine import Config, combine, load_config
+from grader.scoring.combine import OFF_QUESTION_MAX_COVERAGE, Config, combine, load_config
 from grader.errors import ConfigError, InputError, UnknownQuestionError
 from grader.scoring.feedback import build_feedback
 from grader.metrics import METRIC_NAMES
@@ -199,14 +199,15 @@ class Grader:
                     keep=True)
                 berts = [dataclasses.replace(b, reference_demoted_recall=d.recall)
                          for b, d in zip(berts, reference_demoted)]
-            closer = self._closer_questions(questions, answers, berts)
+        keywords, gists = self._keywords(questions, answers)
+        if "bertscore" in self.metrics and pairs:
+            closer = self._closer_questions(questions, answers, berts, keywords)
             self.bert.forget([a for a in answers if a not in {r for refs in references for r in refs}])
-        keywords = self._keywords(questions, answers)
         judged = self._judged(questions, answers)
         signature = self.signature
-        return [self._report(q, a, refs, bert, other, signature, kw, judge)
-                for q, a, refs, bert, other, kw, judge
-                in zip(questions, answers, references, berts, closer, keywords, judged)]
+        return [self._report(q, a, refs, bert, other, signature, kw, judge, gist)
+                for q, a, refs, bert, other, kw, judge, gist
+                in zip(questions, answers, references, berts, closer, keywords, judged, gists)]
 
     def _judged(self, questions: list[Question], answers: list[str]) -> list:
         """Per answer, what ``combine`` needs of the judge: (verdict, settings, reply format), or None."""
@@ -226,17 +227,20 @@ class Grader:
         fmt = self.judge.signature()["response_format"]
         return [(v, self.judge_settings, fmt) for v in verdicts]
 
-    def _keywords(self, questions: list[Question], answers: list[str]) -> list:
-        """Rubric results for every pair; the concepts missed by words are looked for by meaning, with every
-        answer's clauses embedded in one batched model pass (one pass per answer cost more than BERTScore)."""
+    def _keywords(self, questions: list[Question], answers: list[str]) -> tuple[list, list]:
+        """Rubric results for every pair, and for each the clause that gives the gist of an essential point
+        when no essential point is covered (or None); the concepts missed by words are looked for by meaning,
+        with every answer's clauses embedded in one batched model pass (one pass per answer cost more than
+        BERTScore)."""
+        gists = [None] * len(answers)
         if "keywords" not in self.metrics:
-            return [None] * len(answers)
+            return [None] * len(answers), gists
         from grader.metrics.keywords import score_keywords, with_meaning_matches
 
         results = [score_keywords(q.rubric, a) if q.rubric is not None else None for q, a in zip(questions, answers)]
         if "bertscore" not in self.metrics:
-            return results
-        from grader.metrics.meaning import clauses, match_by_meaning
+            return results, gists
+        from grader.metrics.meaning import clauses, gist_clause, match_by_meaning
 
         todo = [i for i, r in enumerate(results) if r is not None and r.missing and answers[i].strip()]
         spans = {i: clauses(answers[i]) for i in todo}
@@ -247,23 +251,30 @@ class Grader:
             matches = match_by_meaning(self.sentences, answers[i], concepts, self.config.meaning_threshold,
                                        spans[i])
             results[i] = with_meaning_matches(questions[i].rubric, results[i], matches)
+            if any(m.required for m in results[i].missing):
+                gists[i] = gist_clause(self.sentences, answers[i], questions[i].rubric.concepts,
+                                       questions[i].question, self.config.gist_threshold, spans[i])
         self.sentences.forget([text for i in todo for text, _, _ in spans[i]])  # memory stays flat over a batch
-        return results
+        return results, gists
 
-    def _closer_questions(self, questions, answers, berts) -> list[tuple[str, float] | None]:
-        """For each answer, another bank question whose reference it matches clearly better (BERTScore F1)."""
+    def _closer_questions(self, questions, answers, berts, keywords) -> list[tuple[str, float] | None]:
+        """For each answer, another bank question whose reference it matches clearly better (BERTScore F1), or
+        whose topic is clearly closer (``_topic_margins``)."""
         margin = self.config.off_question_margin
         others = [q for q in self.bank if q.reference.strip()]
         if margin <= 0 or len(others) < 2:
             return [None] * len(answers)
-        # The guard needs a rubric (it never fires without one): only those answers are compared.
-        gated = [i for i, q in enumerate(questions) if q.rubric is not None and "keywords" in self.metrics]
+        # The guard needs a rubric whose coverage is under a half (it never fires otherwise): only those
+        # answers are compared, which spares a good answer (and a cold ``grader grade``) the comparisons.
+        gated = [i for i, (q, kw) in enumerate(zip(questions, keywords))
+                 if q.rubric is not None and kw is not None and kw.coverage < OFF_QUESTION_MAX_COVERAGE]
         if not gated:
             return [None] * len(answers)
         flat_answers = [answers[i] for i in gated for _ in others]
         flat_refs = [[o.reference] for _ in gated for o in others]
         scores = self.bert.score_many(flat_answers, flat_refs, keep=True)
         rows = {i: scores[k * len(others) : (k + 1) * len(others)] for k, i in enumerate(gated)}
+        topics = self._topic_margins([questions[i] for i in gated], [answers[i] for i in gated], others)
         out = []
         for i, (question, bert) in enumerate(zip(questions, berts)):
             if i not in rows:
@@ -271,7 +282,37 @@ class Grader:
                 continue
             row = rows[i]
             best = max(((s.f1, o.id) for s, o in zip(row, others) if o.id != question.id), default=None)
-            out.append((best[1], best[0]) if best and best[0] > bert.f1 + margin else None)
+            if best and best[0] > bert.f1 + margin:
+                out.append((best[1], best[0]))
+            else:
+                out.append(topics.get(gated.index(i)))
+        return out
+
+    def _topic_margins(self, questions, answers, others) -> dict[int, tuple[str, float]]:
+        """Answers whose topic is clearly another question's: the whole answer's sentence embedding is closer,
+        by ``off_topic_margin``, to another question (its text and reference) than to its own.
+
+        Why a second signal: BERTScore F1 matches word pieces, and a short answer to another question shares
+        few with either reference (an answer about autoregressive models, asked about evaluation, was within
+        the F1 margin); a sentence embedding follows the topic. On the dev tiers the answers to the question
+        asked are at most 0.1 closer to another question, the answers to other questions at least 0.26."""
+        margin = self.config.off_topic_margin
+        if margin <= 0 or not answers:
+            return {}
+        topics = self.sentences.embed([f"{o.question}\n{o.reference}" for o in others])
+        texts = [a for a in answers if a.strip()]
+        sims = self.sentences.embed(texts) @ topics.T if texts else None
+        self.sentences.forget(texts)
+        out, row = {}, 0
+        for k, (question, answer) in enumerate(zip(questions, answers)):
+            if not answer.strip():
+                continue
+            values = sims[row].tolist()
+            row += 1
+            own = next((v for v, o in zip(values, others) if o.id == question.id), None)
+            best = max(((v, o.id) for v, o in zip(values, others) if o.id != question.id), default=None)
+            if own is not None and best is not None and best[0] - own >= margin:
+                out[k] = (best[1], best[0])
         return out
 
     @property
@@ -298,7 +339,7 @@ class Grader:
         return tuple(check_reference(answer, references, opposites))
 
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
-                signature: dict, keywords, judge=None) -> QuestionReport:
+                signature: dict, keywords, judge=None, gist=None) -> QuestionReport:
         contradictions = self.contradictions(question, answer, references)
         rouge = self.rouge.score(answer, references) if "rouge" in self.metrics else None
         demoted: dict[str, float] = {}
@@ -311,9 +352,9 @@ class Grader:
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
         combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted,
                            closer_question=closer[0] if closer else None, contradictions=contradictions,
-                           judge=judge)
+                           judge=judge, gist=gist is not None)
         feedback = build_feedback(keywords, combined.semantic, combined.flags, contradictions=contradictions,
-                                  language=combined.language)
+                                  language=combined.language, gist=gist.text if gist is not None else None)
         if closer and "off-question" in combined.flags:
             feedback.insert(0, f"This answer fits {closer[0]} ({self.bank.get(closer[0]).question}) better than "
                                "the question asked: answer the question asked.")

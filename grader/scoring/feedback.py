@@ -19,9 +19,13 @@ FLAG_ADVICE = {
 
 
 def build_feedback(keywords: KeywordResult | None, semantic: float | None, flags: tuple[str, ...],
-                   max_missing: int = 4, contradictions: tuple = (), language: str | None = None) -> list[str]:
+                   max_missing: int = 4, contradictions: tuple = (), language: str | None = None,
+                   gist: str | None = None) -> list[str]:
+    """``gist``: the clause that gave the gist of an essential point in plain words, quoted as evidence."""
     lines: list[str] = [FLAG_ADVICE[f].format(language=language or "another language")
                         for f in flags if f in FLAG_ADVICE]
+    if gist and "gist" in flags:
+        lines.append(f"Gist: \"{gist.strip()}\" is the right idea, in general terms.")
     for c in contradictions:
         lines.append(f"Contradiction: \"{c.text.strip()}\" — but {_lower_first(c.fact)}")
     if keywords is not None:
