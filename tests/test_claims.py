@@ -330,3 +330,18 @@ def test_an_answer_to_another_bank_question_scores_the_cap_and_names_that_questi
 def test_a_phrase_in_a_second_predicate_is_not_said_of_the_first_predicate_s_object():
     # "small low-rank" is said of the matrices LoRA trains, not of the weights it keeps frozen
     assert flags("q09", "LoRA keeps the pretrained weights frozen and trains two small low-rank matrices.") == []
+
+
+def test_an_answer_that_gets_this_question_wrong_is_not_called_an_answer_to_another():
+    from grader.scoring.combine import combine, load_config
+
+    config, q = load_config(), BANK.get("q19")
+    wrong = "Chain of thought is when you chain several prompts together, each one feeding the next."
+    vague = "It is a prompting thing people use with chat models."
+    for answer, expected in ((wrong, "misconception"), (vague, "off-question")):
+        keywords = score_keywords(q.rubric, answer)
+        assert keywords.coverage < 0.5
+        # as if the answer's topic were clearly another question's (prompt chaining is a prompt-engineering idea)
+        flags_ = combine(config, q.question, answer, keywords, None, None, closer_question="q07").flags
+        other = ({"misconception", "off-question"} - {expected}).pop()
+        assert expected in flags_ and other not in flags_, (answer, flags_)

@@ -304,7 +304,6 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
             contradictions: tuple = (), judge=None, gist: bool = False) -> Combined:
     """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags. ``gist``: a clause
     is close in meaning to an essential concept (``meaning.gist_clause``), if not close enough to cover it.
-
     ``judge`` (the LLM judge's verdict and settings, with ``--judge``) is mixed in before the guards, so caps and
     penalties still apply; its flags come after the guards'."""
     flags: list[str] = []
@@ -358,11 +357,12 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     if not answer.strip():
         flags.append("empty")
         score = 0.0
-    if closer_question is not None and keywords is not None and keywords.coverage < OFF_QUESTION_MAX_COVERAGE:
-        # A good answer to a different question is not an answer to this one: it fits another question (its
-        # reference or its topic) clearly better, and this question's rubric does not vouch for it; flagged
-        # even when it scores nothing anyway, so the feedback can name that question. Without a rubric the
-        # guard stays off (on Mohler, where neighbouring questions share vocabulary, it cost 0.02 Pearson).
+    if (closer_question is not None and keywords is not None and keywords.coverage < OFF_QUESTION_MAX_COVERAGE
+            and not keywords.pitfalls and not contradictions):
+        # An answer to a different question (its reference or topic fits clearly better, this rubric does not
+        # vouch for it) is not an answer to this one; flagged even at 0, so the feedback names that question.
+        # One that gets this question wrong is about it (its error is the feedback). Without a rubric the guard
+        # stays off (on Mohler, where neighbouring questions share vocabulary, it cost 0.02 Pearson).
         flags.append("off-question")
         score = min(score, config.off_question_cap)
     if keyword_list:
