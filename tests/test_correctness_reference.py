@@ -147,3 +147,21 @@ def test_reversed_pairs_are_a_maximum_matching_as_scipy_finds_it():
                 expected = 0 if not stems_a else int(
                     (maximum_bipartite_matching(csr_matrix(graph), perm_type="column") >= 0).sum())
                 assert _pairs_reversed(flipped, list(claim), opposites) == expected, (answer, claim)
+
+
+# ------------------------------------------------------------------ the lexicon's reach
+
+
+@pytest.mark.parametrize("answer, references, contradicts", [
+    # length is not height: "shorter" is no kin of "low", so the pitch is reversed
+    ("The wire made a low note.", ["When the wire was shorter, the note was higher."], True),
+    ("The wire made a high note.", ["When the wire was shorter, the note was higher."], False),
+    # a linking preposition carries no claim: "no gap between the plates" is "no gap"
+    ("there is a gap.", ["there is no gap between the plates", "the plates are touching"], True),
+    ("there is no gap.", ["there is no gap between the plates", "the plates are touching"], False),
+    # a misspelt word is looked up by the lexicon's words as written ("seperate" is "separate")
+    ("plate 2 is seperate from plate 5", ["Plates 2 and 5 are connected"], True),
+    ("plate 2 is conected to plate 5", ["Plates 2 and 5 are connected"], False),
+])
+def test_the_lexicon_reads_dimensions_links_and_misspellings(answer, references, contradicts):
+    assert bool(kinds(answer, references)) is contradicts, kinds(answer, references)

@@ -53,6 +53,11 @@ class Opposites:
             for stem, ids in self._families.items():
                 if len(stem) >= 5 and same_word(Token(stem, stem, 0, 0, 0), token):
                     found |= ids
+            # ... and against the lexicon's words as written: "seperate" (stem "seper") is "separate" ("separ").
+            written = Token(token.text, token.text, 0, 0, 0)
+            for family, words in enumerate(self._words):
+                if any(len(w) >= 6 and same_word(Token(w, w, 0, 0, 0), written) for w in words):
+                    found.add(family)
             self._families[token.stem] = found
         return found or set()
 
