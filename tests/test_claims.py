@@ -345,3 +345,25 @@ def test_an_answer_that_gets_this_question_wrong_is_not_called_an_answer_to_anot
         flags_ = combine(config, q.question, answer, keywords, None, None, closer_question="q07").flags
         other = ({"misconception", "off-question"} - {expected}).pop()
         assert expected in flags_ and other not in flags_, (answer, flags_)
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("q12", "Hallucination? I think the model just makes stuff up that sounds true, but honestly I have no idea why."),
+    ("q05", "I think it turns noise into a picture step by step, but I do not really know how."),
+])
+def test_a_short_answer_that_admits_not_knowing_gets_no_gist(full_grader, qid, answer):
+    report = full_grader.grade(qid, answer)
+    assert "gist" not in report.flags and report.score < full_grader.config.gist_floor
+
+
+def test_an_admission_is_the_speaker_s_and_the_answer_is_short():
+    from grader.metrics.form import admits_not_knowing
+
+    assert admits_not_knowing("RAG? Haven't come across that term, sorry. I'd have to look it up.")
+    assert admits_not_knowing("I'm not sure, maybe something with noise?")
+    # the model not knowing is a claim about the model, not an admission
+    assert admits_not_knowing("It makes things up because the model doesn't know what is true.") is None
+    long_answer = ("Temperature divides the logits before the softmax, top-k keeps the k most likely tokens and "
+                   "top-p the smallest set whose probability reaches p; I'm not sure which default the API uses, "
+                   "but lower temperature makes the output more focused and higher more varied.")
+    assert admits_not_knowing(long_answer) is None

@@ -68,3 +68,23 @@ def keyword_list_shape(answer: str) -> str | None:
         return "list after a lead-in"
     separators = "".join(sorted({s.strip()[:2] or "space" for s in _SEPARATORS.findall(text)}))
     return f"list ({separators})"
+
+
+#: The speaker saying they do not know: "I'm not sure", "no idea", "I can't remember", "I'd have to look it up".
+_ADMISSION = re.compile(
+    r"\b(?:i\s*(?:'m|am)\s+(?:not|really\s+not)\s+sure|i\s+(?:don'?t|do\s+not|really\s+don'?t)\s+(?:really\s+)?know"
+    r"|no\s+idea|no\s+clue|i\s+(?:can'?t|cannot|couldn'?t)\s+(?:remember|recall|explain|tell\s+you)"
+    r"|i'?(?:ve|\s+have)\s+never\s+heard|i\s+haven'?t\s+(?:come\s+across|heard)|(?:have|need)\s+to\s+look\s+it\s+up"
+    r"|not\s+sure,?\s+sorry)\b", re.IGNORECASE)
+#: An answer this short that admits not knowing is an admission, not a vague answer (a long one that says
+#: "I'm not sure" once, about a detail, is an answer).
+ADMISSION_MAX_WORDS = 30
+
+
+def admits_not_knowing(answer: str) -> str | None:
+    """The words in which a short answer admits the speaker does not know, if it does: whatever else it says
+    is a guess, and it gets no credit for the gist (an expert grades "Like making things up? No idea why" 0)."""
+    if len(answer.split()) > ADMISSION_MAX_WORDS:
+        return None
+    found = _ADMISSION.search(answer)
+    return found.group(0) if found else None

@@ -14,7 +14,7 @@ from typing import Any
 from grader.errors import ConfigError
 from grader.yamlio import safe_load
 from grader.metrics.bertscore import BertScoreResult
-from grader.metrics.form import keyword_list_shape
+from grader.metrics.form import admits_not_knowing, keyword_list_shape
 from grader.metrics.keywords import KeywordResult
 from grader.metrics.language import detect_non_english
 from grader.metrics.rouge import RougeResult
@@ -347,7 +347,7 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     states_essential = (semantic is not None and semantic >= config.gist_min_semantic
                         and keywords is not None and any(m.required for m in keywords.matched))
     if (keywords is not None and not keywords.pitfalls and not contradictions and score < config.gist_floor
-            and (states_essential or gist)):
+            and (states_essential or gist) and admits_not_knowing(answer) is None):
         # A plain, honest answer that states an essential point (in any words) and nothing wrong has the gist:
         # a mentor marks it Partial at least, above a list of terms or a fluent wrong answer. A short answer in
         # general terms is far from a long reference, so a clause close in meaning to an essential concept is
