@@ -367,3 +367,14 @@ def test_an_admission_is_the_speaker_s_and_the_answer_is_short():
                    "top-p the smallest set whose probability reaches p; I'm not sure which default the API uses, "
                    "but lower temperature makes the output more focused and higher more varied.")
     assert admits_not_knowing(long_answer) is None
+
+
+def test_an_admission_of_not_knowing_is_not_called_an_answer_to_another_question():
+    from grader.scoring.combine import combine, load_config
+
+    config, q = load_config(), BANK.get("q19")
+    for answer, off in (("I'm not sure. I think it's when you chain prompts, so each one feeds the next?", False),
+                        ("I think it's when you chain prompts, so each one feeds the next?", True)):
+        keywords = score_keywords(q.rubric, answer)
+        flags_ = combine(config, q.question, answer, keywords, None, None, closer_question="q07").flags
+        assert ("off-question" in flags_) is off, (answer, flags_)

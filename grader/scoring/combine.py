@@ -308,9 +308,7 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     penalties still apply; its flags come after the guards'."""
     flags: list[str] = []
     semantic = semantic_score(config, semantic_feature_values(rouge, bert, demoted))
-    coverage = None
-    if keywords is not None:
-        coverage = keywords.coverage
+    coverage = keywords.coverage if keywords is not None else None
     # A bare list of terms is not an answer (recall-based similarity rewards it too); one that follows the
     # reference's own wording (telegraphic notes like the reference itself) is not gaming.
     close_to_reference = rouge is not None and rouge.rougeL.f1 >= 0.8
@@ -358,10 +356,11 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         flags.append("empty")
         score = 0.0
     if (closer_question is not None and keywords is not None and keywords.coverage < OFF_QUESTION_MAX_COVERAGE
-            and not keywords.pitfalls and not contradictions):
+            and not keywords.pitfalls and not contradictions and admits_not_knowing(answer) is None):
         # An answer to a different question (its reference or topic fits clearly better, this rubric does not
         # vouch for it) is not an answer to this one; flagged even at 0, so the feedback names that question.
-        # One that gets this question wrong is about it (its error is the feedback). Without a rubric the guard
+        # One that gets this question wrong is about it (its error is the feedback); an admission of not knowing
+        # answers no question. Without a rubric the guard
         # stays off (on Mohler, where neighbouring questions share vocabulary, it cost 0.02 Pearson).
         flags.append("off-question")
         score = min(score, config.off_question_cap)
