@@ -361,6 +361,8 @@ def test_an_admission_is_the_speaker_s_and_the_answer_is_short():
 
     assert admits_not_knowing("RAG? Haven't come across that term, sorry. I'd have to look it up.")
     assert admits_not_knowing("I'm not sure, maybe something with noise?")
+    assert admits_not_knowing("Diffusion? I'm honestly not confident about the details, sorry.")
+    assert admits_not_knowing("It adds noise, I think, but I genuinely couldn't walk you through the rest.")
     # the model not knowing is a claim about the model, not an admission
     assert admits_not_knowing("It makes things up because the model doesn't know what is true.") is None
     long_answer = ("Temperature divides the logits before the softmax, top-k keeps the k most likely tokens and "
@@ -378,3 +380,18 @@ def test_an_admission_of_not_knowing_is_not_called_an_answer_to_another_question
         keywords = score_keywords(q.rubric, answer)
         flags_ = combine(config, q.question, answer, keywords, None, None, closer_question="q07").flags
         assert ("off-question" in flags_) is off, (answer, flags_)
+
+
+def test_an_opposite_that_is_a_function_word_is_not_dropped_from_the_phrase():
+    # "lower bound" flipped to "same bound" would match as "bound" ("same" is a function word): not a flip
+    assert flags("q02", "VAEs, which squash the data into a hidden space and decode it back, with that variational "
+                        "bound thing.") == []
+    assert flags("q04", "The ELBO is an upper bound on the log-likelihood.") == ["opposite"]
+
+
+@pytest.mark.parametrize("text", [
+    "Key ideas: zero-shot, few-shot, in-context examples, chain-of-thought, role prompting, system prompt, delimiters",
+    "* Inception Score (IS)\n* FID\n* precision/recall\n* perplexity\n* BLEU\n* human evaluation\n* LLM-as-a-judge",
+])
+def test_hyphenated_terms_and_acronyms_are_list_items_not_prose(text):
+    assert keyword_list_shape(text) is not None

@@ -3,6 +3,7 @@
     .venv/bin/python tools/correctness.py tiers ../shared/datasets/genai-dev-tiers.jsonl
     .venv/bin/python tools/correctness.py semeval ../shared/datasets/semeval2013-beetle-train.csv
     .venv/bin/python tools/correctness.py unseen tools/data/unseen-answers.jsonl
+    .venv/bin/python tools/correctness.py blind tools/data/blind-tiers.jsonl
 
 tiers: each answer graded under its qid with the bundled bank; Spearman with the expert grades; how often each
 wrong-tier answer scores below the same question's partial answer; excellent/spoken reaching Good; flags on good
@@ -108,8 +109,38 @@ def unseen(path: str, verbose: bool = False) -> dict:
             "correct_mean": round(sum(rep.score for _, rep in right) / len(right), 1)}
 
 
+def blind(path: str, verbose: bool = False) -> dict:
+    """tools/data/blind-tiers.jsonl: six answers per question written blind (from the seed only) after this
+    session's changes, never tuned to: partial, misconception, off_topic, empty_ish, spoken, keyword_list. How
+    often each wrong tier scores below the question's partial answer, and what the partial and spoken get."""
+    from grader import Grader
+
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    reports = Grader().grade_many([(r["qid"], r["answer"]) for r in rows])
+    by_q: dict[str, dict[str, object]] = defaultdict(dict)
+    for r, rep in zip(rows, reports):
+        by_q[r["qid"]][r["tier"]] = rep
+    if verbose:
+        for qid, q in sorted(by_q.items()):
+            print(qid, " ".join(f"{t[:6]}={rep.score:5.1f}{'*' if {'misconception', 'contradiction'} & set(rep.flags) else ''}"
+                                f"{'o' if 'off-question' in rep.flags else ''}{'g' if 'gist' in rep.flags else ''}"
+                                for t, rep in q.items()))
+    wrong = ("misconception", "off_topic", "empty_ish", "keyword_list")
+    flagged = lambda rep: bool({"misconception", "contradiction"} & set(rep.flags))  # noqa: E731
+    out = {f"{t}_below_partial": f"{sum(q[t].score < q['partial'].score for q in by_q.values())}/{len(by_q)}"
+           for t in wrong}
+    out.update({"partial_at_gist_floor_or_above": f"{sum(q['partial'].score >= 40 for q in by_q.values())}/{len(by_q)}",
+                "misconception_flagged": f"{sum(flagged(q['misconception']) for q in by_q.values())}/{len(by_q)}",
+                "off_topic_flagged_off_question": f"{sum('off-question' in q['off_topic'].flags for q in by_q.values())}/{len(by_q)}",
+                "spoken_reaching_good": f"{sum(q['spoken'].score >= 70 for q in by_q.values())}/{len(by_q)}",
+                "spoken_or_partial_flagged": f"{sum(flagged(q[t]) for q in by_q.values() for t in ('spoken', 'partial'))}/{2 * len(by_q)}",
+                "tier_means": {t: round(sum(q[t].score for q in by_q.values()) / len(by_q), 1)
+                               for t in ("spoken", "partial", *wrong)}})
+    return out
+
+
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
-    runs = {"tiers": tiers, "unseen": unseen}
+    runs = {"tiers": tiers, "unseen": unseen, "blind": blind}
     result = runs[kind](path, verbose="-v" in sys.argv) if kind in runs else semeval(path)
     print(json.dumps(result, indent=1))

@@ -194,6 +194,8 @@ def _variants(phrase: str, opposites: Opposites) -> list[tuple[str, str]]:
     out = []
     for k, token in enumerate(tokens):
         for word in opposites.of(token):
+            if word in STOPWORDS:
+                continue  # matched without it, "same bound" would be "bound": the flip would not be there
             words = [t.text for t in tokens]
             words[k] = word
             out.append((" ".join(words), word))

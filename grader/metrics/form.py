@@ -34,9 +34,15 @@ _VERBS = re.compile(r"\b(is|are|was|were|means|makes|uses|keeps|learns|adds|lets
                     re.IGNORECASE)
 
 
-def _function_share(words) -> float:
-    """Share of function words; single letters ("T", "s") are symbols in a list, not function words."""
-    return sum(1 for t in words if t.text in STOPWORDS and len(t.text) > 1) / max(1, len(words))
+def _function_share(words, text: str) -> float:
+    """Share of function words in ``text`` (tokenized as ``words``). Single letters ("T", "s") are symbols, a word
+    inside a hyphenated term ("chain-of-thought", "LLM-as-a-judge") is part of that term, and one in capitals is
+    an acronym ("Inception Score (IS)"): none of them is a function word of prose."""
+    def function_word(t) -> bool:
+        written = text[t.start:t.end]
+        in_term = text[t.start - 1 : t.start] == "-" or text[t.end : t.end + 1] == "-"
+        return t.text in STOPWORDS and len(t.text) > 1 and not in_term and not written.isupper()
+    return sum(1 for t in words if function_word(t)) / max(1, len(words))
 
 
 def keyword_list_shape(answer: str) -> str | None:
@@ -52,11 +58,12 @@ def keyword_list_shape(answer: str) -> str | None:
         item_words = tokenize(item)
         if not item_words:
             continue
-        short_item = len(item_words) <= longest and _function_share(item_words) <= 0.2 \
+        share = _function_share(item_words, item)
+        short_item = len(item_words) <= longest and share <= 0.2 \
             and not _VERBS.search(item)
         # A run of terms, or a formula written out ("min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]"): as long as
         # it likes, with (almost) no function word and no verb.
-        run = _function_share(item_words) <= MAX_RUN_FUNCTION_SHARE and not _VERBS.search(item)
+        run = share <= MAX_RUN_FUNCTION_SHARE and not _VERBS.search(item)
         if short_item or run:
             listy_words += len(item_words)
             listy_items += 1 if short_item else max(1, len(item_words) // 2)
@@ -70,12 +77,21 @@ def keyword_list_shape(answer: str) -> str | None:
     return f"list ({separators})"
 
 
-#: The speaker saying they do not know: "I'm not sure", "no idea", "I can't remember", "I'd have to look it up".
+#: The speaker saying they do not know: "I'm not sure", "no idea", "I can't remember", "I'd have to look it up",
+#: "I couldn't name them", "not my area", "I'm blanking on it": first person, the usual English forms.
+_ADV = r"(?:(?:really|honestly|genuinely|just|actually|truly|totally|completely)\s+)*"
 _ADMISSION = re.compile(
-    r"\b(?:i\s*(?:'m|am)\s+(?:not|really\s+not)\s+sure|i\s+(?:don'?t|do\s+not|really\s+don'?t)\s+(?:really\s+)?know"
-    r"|no\s+idea|no\s+clue|i\s+(?:can'?t|cannot|couldn'?t)\s+(?:remember|recall|explain|tell\s+you)"
-    r"|i'?(?:ve|\s+have)\s+never\s+heard|i\s+haven'?t\s+(?:come\s+across|heard)|(?:have|need)\s+to\s+look\s+it\s+up"
-    r"|not\s+sure,?\s+sorry)\b", re.IGNORECASE)
+    # "I'm (honestly) not sure / aware / confident", "I (really) don't know", "no idea", "not my area"
+    rf"\b(?:i\s*(?:'m|am)\s+{_ADV}not\s+{_ADV}(?:sure|aware|confident|familiar)|not\s+sure\b"
+    rf"|i\s+{_ADV}(?:don'?t|do\s+not)\s+{_ADV}know|no\s+idea|no\s+clue|not\s+{_ADV}my\s+area"
+    # "(I) (really) couldn't name / tell you / walk you through / break down / explain / remember ..."
+    rf"|(?:i\s+)?{_ADV}(?:can'?t|cannot|couldn'?t)\s+{_ADV}(?:remember|recall|explain|tell\s+you|say|list|name"
+    r"|compare|walk\s+you\s+through|break\s+(?:it\s+)?down|do\s+the)"
+    # "I've never heard / studied", "(I) haven't come across", "I'd have to look it up / guess", "I'm blanking"
+    rf"|i'?(?:ve|\s+have)\s+never\s+(?:heard|studied|learned|used)|(?:i\s+)?haven'?t\s+(?:come\s+across|heard|studied"
+    r"|worked\s+with)|(?:have|need)\s+to\s+(?:look\s+it\s+up|guess)|i'?m\s+blanking|pass\s+on\s+(?:that|this)"
+    r"|rather\s+not\s+guess)\b",
+    re.IGNORECASE)
 #: An answer this short that admits not knowing is an admission, not a vague answer (a long one that says
 #: "I'm not sure" once, about a detail, is an answer).
 ADMISSION_MAX_WORDS = 30
