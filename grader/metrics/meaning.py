@@ -157,8 +157,11 @@ def gist_clause(encoder: SentenceEncoder, answer: str, concepts, question: str, 
     wanted = [c for c in concepts if c.required and c.meanings]
     spans = clauses(answer) if spans is None else spans
     asked = {t.stem for t in tokenize(question)}
-    spans = [s for s in spans
-             if len({t.stem for t in tokenize(s[0]) if t.text not in STOPWORDS and t.stem not in asked}) >= GIST_MIN_NEW_WORDS]
+
+    def new_words(text: str) -> int:
+        return len({t.stem for t in tokenize(text) if t.text not in STOPWORDS and t.stem not in asked})
+
+    spans = [s for s in spans if new_words(s[0]) >= GIST_MIN_NEW_WORDS]
     if not wanted or not spans:
         return None
     statements = [(c.name, m) for c in wanted for m in c.meanings]
