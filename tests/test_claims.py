@@ -256,6 +256,8 @@ def test_the_gist_floor_lifts_a_plain_answer_that_states_an_essential_point(full
     ("q04", "The KL term pulls the approximate posterior close to a standard normal."),
     # the whole the question asks about owns what its parts do
     ("q11", "RAG embeds the query, retrieves the top-k passages and adds them to the prompt."),
+    # sampling is the learned reverse process at work: what it does there is said of it too
+    ("q05", "At generation time you start from random noise and denoise it step by step into an image."),
 ])
 def test_sentences_that_claim_no_contradiction(qid, text):
     assert flags(qid, text) == [], text
