@@ -82,7 +82,11 @@ class Token:
         return self.text in STOPWORDS
 
 
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+#: A word, with the part after an apostrophe ("doesn't"): typographic apostrophes too ("doesn’t", pasted or
+#: transcribed text), and a double quote standing for one in a negation (exports that turn "aren't" into
+#: 'aren"t'), so the negation stays one word.
+_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019\u2018\u02bc][^\W_]+|\"t\b)?", re.UNICODE)
+_APOSTROPHES = str.maketrans("", "", "'\u2019\u2018\u02bc\"")
 _SENTENCE_END_RE = re.compile(r"[.!?;\n]+")
 
 
@@ -90,7 +94,7 @@ def tokenize(text: str) -> list[Token]:
     """Words of ``text`` in order, lower-cased and stemmed, with offsets into ``text`` itself.
 
     Hyphens and punctuation separate words ("low-rank" -> "low", "rank"); apostrophes inside a word are
-    dropped so "doesn't" becomes the negation "doesnt". Greek letters count as words ("σ" -> "sigma").
+    dropped so "doesn't" (or "doesn’t") becomes the negation "doesnt". Greek letters count as words ("σ" -> "sigma").
     """
     tokens: list[Token] = []
     sentence = 0
@@ -100,7 +104,7 @@ def tokenize(text: str) -> list[Token]:
             sentence += 1
         last = match.end()
         raw = match.group(0)
-        word = fold(raw).lower().replace("'", "")
+        word = fold(raw).lower().translate(_APOSTROPHES)
         for part in word.split():
             if not part:
                 continue
@@ -110,7 +114,7 @@ def tokenize(text: str) -> list[Token]:
 
 def words(text: str) -> list[str]:
     """Lower-case words of ``text`` after folding symbols: the tokenizer ROUGE and matching use."""
-    return [w.replace("'", "") for w in _WORD_RE.findall(fold(text).lower())]
+    return [w.translate(_APOSTROPHES) for w in _WORD_RE.findall(fold(text).lower())]
 
 
 def compact_formula(text: str) -> tuple[str, list[int]]:

@@ -397,3 +397,19 @@ def test_an_opposite_that_is_a_function_word_is_not_dropped_from_the_phrase():
 ])
 def test_hyphenated_terms_and_acronyms_are_list_items_not_prose(text):
     assert keyword_list_shape(text) is not None
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "\u2019", "\u2018"])
+def test_a_negation_with_a_typographic_apostrophe_is_a_negation(apostrophe):
+    from grader.text import tokenize
+
+    assert [t.text for t in tokenize(f"LoRA doesn{apostrophe}t add latency")] == ["lora", "doesnt", "add", "latency"]
+    assert flags("q09", f"BA can{apostrophe}t be merged into W after training.") == ["negation"]
+
+
+def test_a_double_quote_for_an_apostrophe_keeps_the_negation_one_word():
+    from grader.text import tokenize
+
+    assert [t.text for t in tokenize('the bulbs aren"t in the same path')][:2] == ["the", "bulbs"]
+    assert "arent" in [t.text for t in tokenize('the bulbs aren"t in the same path')]
+    assert [t.text for t in tokenize('he said "that" twice')] == ["he", "said", "that", "twice"]
