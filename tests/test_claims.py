@@ -413,3 +413,11 @@ def test_a_double_quote_for_an_apostrophe_keeps_the_negation_one_word():
     assert [t.text for t in tokenize('the bulbs aren"t in the same path')][:2] == ["the", "bulbs"]
     assert "arent" in [t.text for t in tokenize('the bulbs aren"t in the same path')]
     assert [t.text for t in tokenize('he said "that" twice')] == ["he", "said", "that", "twice"]
+
+
+def test_a_stated_misconception_takes_a_complete_answer_down_to_a_vague_but_correct_one(full_grader):
+    """misconception_factor: the median pitfall penalty (0.15) takes a perfect answer to the gist floor."""
+    answer = BANK.get("q01").reference + " It follows that a generative model can never be used for classification."
+    report = full_grader.grade("q01", answer)
+    assert [p.penalty for p in report.keywords.pitfalls] == [0.15]
+    assert report.score <= full_grader.config.gist_floor
