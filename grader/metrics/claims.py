@@ -289,12 +289,12 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
         subject = _bind(first, last, subjects, reading)
-        if subject is None and kind == "holds" and reading.negated(first, last, own):
+        negated = reading.negated(first, last, own)
+        if subject is None and kind == "holds" and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
         if subject is None:
             continue
         fact = facts[i]
-        negated = reading.negated(first, last, own)
         same = subject.group == groups[i]
         # True of the subject, or of a subject coordinated with it ("precision and recall separate fidelity ...").
         overlaps_true = any(k in holds_at.get(g, ()) for g in subjects.together.get(subject, {subject.group})
@@ -326,6 +326,10 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
     return found
 
 
+#: Timing words: "not after generating the answer" negates when, not what.
+_WHEN = frozenset("after before during until while once when".split())
+
+
 def _topic_default(group: int, topic: int | None, first: int, subjects: _Subjects,
                    reading: Reading) -> _Mention | None:
     """A sentence that names no subject at all is about the question's topic ("What is RAG?" ... "no external
@@ -346,9 +350,6 @@ def _topic_default(group: int, topic: int | None, first: int, subjects: _Subject
         if tokens[k].text in NEGATORS:
             return _Mention(topic, -1, -1, carried=True)
     return None
-
-
-_WHEN = frozenset("after before during until while once when".split())
 
 
 @lru_cache(maxsize=256)

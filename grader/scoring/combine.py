@@ -342,10 +342,11 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         for c in contradictions:
             from_rubric = bool(c.subject) or c.kind == "order"
             score *= 1.0 - (config.contradiction_factor if from_rubric else config.reference_contradiction_factor)
+    admits = admits_not_knowing(answer) is not None
     states_essential = (semantic is not None and semantic >= config.gist_min_semantic
                         and keywords is not None and any(m.required for m in keywords.matched))
     if (keywords is not None and not keywords.pitfalls and not contradictions and score < config.gist_floor
-            and (states_essential or gist) and admits_not_knowing(answer) is None):
+            and (states_essential or gist) and not admits):
         # A plain, honest answer that states an essential point (in any words) and nothing wrong has the gist:
         # a mentor marks it Partial at least, above a list of terms or a fluent wrong answer. A short answer in
         # general terms is far from a long reference, so a clause close in meaning to an essential concept is
@@ -356,12 +357,12 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         flags.append("empty")
         score = 0.0
     if (closer_question is not None and keywords is not None and keywords.coverage < OFF_QUESTION_MAX_COVERAGE
-            and not keywords.pitfalls and not contradictions and admits_not_knowing(answer) is None):
+            and not keywords.pitfalls and not contradictions and not admits):
         # An answer to a different question (its reference or topic fits clearly better, this rubric does not
         # vouch for it) is not an answer to this one; flagged even at 0, so the feedback names that question.
         # One that gets this question wrong is about it (its error is the feedback); an admission of not knowing
-        # answers no question. Without a rubric the guard
-        # stays off (on Mohler, where neighbouring questions share vocabulary, it cost 0.02 Pearson).
+        # answers no question. Without a rubric the guard stays off (on Mohler, where neighbouring questions
+        # share vocabulary, it cost 0.02 Pearson).
         flags.append("off-question")
         score = min(score, config.off_question_cap)
     if keyword_list:
