@@ -33,7 +33,7 @@ a an the of to in on at for from by with and or as is are was were be been being
 those which who whom what when where how why than then so such into onto over under about via per each
 any all some can could would should will shall may might must do does did has have had i we you they he
 she them our your their my me us also just only very much many there here if but while both
-either whether because since until up down out off again further once own same too s t
+either whether because since until up down out off again further once own same too s
 """.split())
 
 #: Words that negate a statement around them (for pitfall detection).
@@ -85,7 +85,13 @@ class Token:
 #: A word, with the part after an apostrophe ("doesn't"): typographic apostrophes too ("doesn’t", pasted or
 #: transcribed text), and a double quote standing for one in a negation (exports that turn "aren't" into
 #: 'aren"t'), so the negation stays one word.
-_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019\u2018\u02bc][^\W_]+|\"t\b)?", re.UNICODE)
+_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019\u2018\u02bc][^\W_]+|\"t\b)?"
+                      r"|(?<=[\w)\s])(?:>=|<=|>|<|≥|≤)(?=\s*\d)", re.UNICODE)
+#: A comparison with a number is read as words: "T > 1" says "T greater than 1", which a subject such as "T greater
+#: than one" names; without them "T > 1" and "T < 1" would read the same. Arrows ("->") are not comparisons (their
+#: ">" follows a hyphen), nor is a ">" between words ("reasoning > steps", a list).
+_COMPARATORS = {">": "greater than", ">=": "greater than", "≥": "greater than",
+                "<": "less than", "<=": "less than", "≤": "less than"}
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u2018\u02bc\"")
 _SENTENCE_END_RE = re.compile(r"[.!?;\n]+")
 
@@ -104,7 +110,7 @@ def tokenize(text: str) -> list[Token]:
             sentence += 1
         last = match.end()
         raw = match.group(0)
-        word = fold(raw).lower().translate(_APOSTROPHES)
+        word = _COMPARATORS.get(raw) or fold(raw).lower().translate(_APOSTROPHES)
         for part in word.split():
             if not part:
                 continue
@@ -114,7 +120,8 @@ def tokenize(text: str) -> list[Token]:
 
 def words(text: str) -> list[str]:
     """Lower-case words of ``text`` after folding symbols: the tokenizer ROUGE and matching use."""
-    return [w.translate(_APOSTROPHES) for w in _WORD_RE.findall(fold(text).lower())]
+    return [w for raw in _WORD_RE.findall(fold(text).lower())
+            for w in (_COMPARATORS.get(raw) or raw.translate(_APOSTROPHES)).split()]
 
 
 def compact_formula(text: str) -> tuple[str, list[int]]:

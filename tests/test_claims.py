@@ -94,6 +94,27 @@ def test_contradiction_costs_the_score_and_is_reported_with_its_fact(full_grader
     assert any(line.startswith("Contradiction:") for line in bad.feedback)
 
 
+def test_a_comparison_with_a_number_is_read_as_words():
+    """"T > 1" and "T < 1" say opposite things; a ">" between words is a list separator, "->" an arrow."""
+    from grader.text import tokenize, words
+
+    assert [t.text for t in tokenize("T > 1")] == ["t", "greater", "than", "1"]
+    assert words("T<0.5") == ["t", "less", "than", "0", "5"]
+    assert words("T ≥ 1") == words("T >= 1") == ["t", "greater", "than", "1"]
+    assert words("encoder -> mu") == ["encoder", "mu"]
+    assert words("reasoning > steps > answer") == ["reasoning", "steps", "answer"]
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("T > 1 sharpens the distribution.", "opposite"),
+    ("With T above 1 the distribution gets sharper.", "opposite"),  # a clause opening on "with" names its condition
+    ("A temperature greater than 1 flattens the distribution.", None),  # "than 1" sets aside the number only
+    ("With a high temperature the output becomes more random.", None),
+])
+def test_the_reference_notation_names_a_subject(text, kind):
+    assert flags("q13", text) == ([kind] if kind else [])
+
+
 # ------------------------------------------------------------------ without a rubric
 
 

@@ -174,7 +174,9 @@ def _aside(mention: _Mention, reading: Reading) -> bool:
         return False
     word = reading.tokens[k].text
     if word in PREPOSITIONS:
-        return True
+        # "With a temperature above one, the distribution gets sharper": a clause that opens on "with" names
+        # the condition it describes, not an aside.
+        return not (word == "with" and reading.clause_span[reading.clause[k]][0] == k)
     while k >= 0 and reading.tokens[k].text in STOPWORDS and word not in CONTRASTIVE and mention.first - k <= 2:
         k -= 1
         word = reading.tokens[k].text if k >= 0 else ""

@@ -41,7 +41,9 @@ def _function_share(words, text: str) -> float:
     def function_word(t) -> bool:
         written = text[t.start:t.end]
         in_term = text[t.start - 1 : t.start] == "-" or text[t.end : t.end + 1] == "-"
-        return t.text in STOPWORDS and len(t.text) > 1 and not in_term and not written.isupper()
+        # "than" read from "T<1" is a comparison written as a symbol, not prose.
+        return t.text in STOPWORDS and len(t.text) > 1 and not in_term and not written.isupper() \
+            and written[:1].isalpha()
     return sum(1 for t in words if function_word(t)) / max(1, len(words))
 
 

@@ -31,6 +31,7 @@ CLAUSE_BREAKS = frozenset("while whereas whilst but however although though so b
 COMMA_BREAKS = frozenset("and so which whereas while".split())
 #: Pronouns that carry the subject of the previous sentence into a sentence that names none.
 PRONOUNS = frozenset("it its they them their this that these those".split())
+_NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten hundred thousand".split())
 #: How many words before a phrase a negator still negates it, and a contrast marker.
 NEGATION_REACH = 4
 #: How far after "than", "unlike", "instead of" ... the compared thing may reach.
@@ -112,6 +113,9 @@ class Reading:
         following = self.tokens[k + 1].text if k + 1 < len(self.tokens) else ""
         if word in ("instead", "rather") and following not in ("of", "than"):
             return False
+        if word == "than" and (following.replace(".", "", 1).isdigit() or following in _NUMBER_WORDS) \
+                and first > k + 1:
+            return False  # "T greater than 1 flattens it": the thing compared is the number, no more
         if any(ch in self.text[self.tokens[k].end : self.tokens[first].start] for ch in ",;:()"):
             return False  # "unlike top-k, top-p adapts ...": the comparison ends at the comma
         return first - k <= CONTRAST_CLAUSE_REACH
