@@ -60,7 +60,7 @@ def test_wrong_sentences_are_flagged_and_every_kind_is_caught():
                 kinds_caught.add(item["kind"])
             if not got:
                 missed.append((qid, item["text"]))
-    assert kinds_caught == {"swap", "opposite", "negation", "pitfall"}
+    assert kinds_caught == {"swap", "opposite", "negation", "pitfall", "order"}
     assert len(missed) <= total // 50, missed  # at most 2 % of the planted errors slip through
 
 

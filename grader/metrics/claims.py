@@ -137,6 +137,12 @@ def _bind(first: int, last: int, subjects: _Subjects, reading: Reading) -> _Ment
     in_clause = [m for m in subjects.by_clause.get(clause, ())
                  if not subjects.aside[m] or _relative_to(m, first, reading)]
     before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH]
+    # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
+    # is better*" (the phrase "higher is better" around the name). After a subject it is an object: "VQ-VAE
+    # *quantizes the encoder's vectors*" is said of VQ-VAE.
+    inside = [m for m in in_clause if first < m.first and m.last < last]
+    if inside and not before:
+        return inside[0]
     # A verb's object right after it ("minimise the ELBO", "learns the update BA") is what it is said of,
     # when it is closer than the subject before it.
     after = [m for m in in_clause if m.first > last and m.first - last <= OBJECT_REACH
@@ -313,7 +319,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
               and not _names_subject(fact.claim, facts, groups, subject.group)
               and not _used_as_verb(subject, reading) and subject.group != topic
               and not _relation_object(reading, first) and not _second_predicate(subject, first, reading)
-              and not any(m.group == groups[i] for m in subjects.by_clause.get(reading.clause[first], ()))):
+              and not any(m.group == groups[i] and not first <= m.first <= m.last <= last  # not the phrase's own
+                          for m in subjects.by_clause.get(reading.clause[first], ()))):  # words ("... with PPO")
             verdict = "swap"
         else:
             continue

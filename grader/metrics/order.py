@@ -85,6 +85,9 @@ def _marked_first(reading: Reading, first: int, last: int) -> bool:
         opens = k == 0 or tokens[k - 1].sentence != tokens[k].sentence
         if tokens[k].text in FIRST_MARKS and (opens or k >= first - 2):  # "Initially the model revises"
             return opens or tokens[k - 1].text not in _DETERMINERS
+        if tokens[k].text in FIRST_MARKS and reading.text[tokens[k].end : tokens[k].end + 1] in (",", ":") \
+                and reading.clause[k] == reading.clause[first]:
+            return True  # "the order is: first, train a reward model": "first," ranks its whole clause
     nxt = last + 1
     if nxt < len(tokens) and tokens[nxt].text in FIRST_MARKS and tokens[nxt].sentence == tokens[last].sentence:
         after = reading.text[tokens[nxt].end : tokens[nxt].end + 2]
