@@ -300,6 +300,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         negated = reading.negated(first, last, own)
         if subject is None and kind == "holds" and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
+        elif subject is None and kind == "denies" and not negated and len(own) >= 2 and TOPIC_DENIES:
+            subject = _topic_denied(groups[i], topic, first, subjects, reading)
         if subject is None:
             continue
         fact = facts[i]
@@ -359,6 +361,18 @@ def _topic_default(group: int, topic: int | None, first: int, subjects: _Subject
         if tokens[k].text in NEGATORS:
             return _Mention(topic, -1, -1, carried=True)
     return None
+
+
+TOPIC_DENIES = True
+
+
+def _topic_denied(group: int, topic: int | None, first: int, subjects: _Subjects,
+                  reading: Reading) -> _Mention | None:
+    """A sentence that names no subject at all is about the question's topic: what its own facts deny, said
+    plainly there, is said of it ("What is prompt engineering?" ... "the examples trigger a gradient update")."""
+    if topic is None or group != topic or subjects.by_sentence.get(reading.tokens[first].sentence):
+        return None
+    return _Mention(topic, -1, -1, carried=True)
 
 
 @lru_cache(maxsize=256)

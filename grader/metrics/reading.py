@@ -31,6 +31,9 @@ CLAUSE_BREAKS = frozenset("while whereas whilst but however although though so b
 COMMA_BREAKS = frozenset("and so which whereas while".split())
 #: Pronouns that carry the subject of the previous sentence into a sentence that names none.
 PRONOUNS = frozenset("it its they them their this that these those".split())
+#: Verbs that take away a need: "removes the need for X" negates X.
+_REMOVING = frozenset("remove removes removed removing eliminate eliminates eliminated eliminating obviate obviates "
+                      "obviated avoid avoids avoiding".split())
 _NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten hundred thousand".split())
 #: How many words before a phrase a negator still negates it, and a contrast marker.
 NEGATION_REACH = 4
@@ -120,6 +123,12 @@ class Reading:
             return False  # "unlike top-k, top-p adapts ...": the comparison ends at the comma
         return first - k <= CONTRAST_CLAUSE_REACH
 
+    def _need_removed(self, k: int) -> bool:
+        """Whether "need" at ``k`` is removed: "removes the need for a classifier" says there is no classifier."""
+        before = [self.tokens[j].text for j in range(max(0, k - 2), k)]
+        return bool(before) and (before[-1] in _REMOVING or (len(before) == 2 and before[-1] == "the"
+                                                               and before[0] in _REMOVING))
+
     def contrasted(self, first: int) -> bool:
         """Whether "versus" (or "vs") stands shortly before the phrase in its clause: "real versus generated
         samples" names the phrase as one side of a contrast, neither asserting nor denying it."""
@@ -139,7 +148,8 @@ class Reading:
             if self.clause[k] != clause or k in own:
                 continue
             word = self.tokens[k].text
-            if word in NEGATORS and first - k <= NEGATION_REACH and not _item_after(self, k, first):
+            if (word in NEGATORS or (word == "need" and self._need_removed(k))) and first - k <= NEGATION_REACH \
+                    and not _item_after(self, k, first):
                 count += 1
             elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
                 return True
