@@ -18,7 +18,7 @@ from grader.text import STOPWORDS, Token, edit_distance_at_most, same_word, toke
 #: Words that negate what follows them in the clause.
 NEGATORS = frozenset("""
 not no never none nor neither without cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
-shouldnt couldnt hasnt havent hadnt aint nothing lack lacks lacking avoid avoids avoided avoiding
+shouldnt couldnt hasnt havent hadnt aint nothing lack lacks lacking avoid avoids avoided avoiding immune
 """.split())
 #: Contrast markers: negate a phrase that follows them closely ("top-p, rather than a fixed number, ...").
 #: ("versus" is not one: "fidelity versus coverage" names two sides, it denies neither.)
