@@ -34,6 +34,7 @@ PRONOUNS = frozenset("it its they them their this that these those".split())
 #: Verbs that take away a need: "removes the need for X" negates X.
 _REMOVING = frozenset("remove removes removed removing eliminate eliminates eliminated eliminating obviate obviates "
                       "obviated avoid avoids avoiding".split())
+_REPLACING = frozenset("replace replaces replaced replacing".split())
 _NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten hundred thousand".split())
 #: How many words before a phrase a negator still negates it, and a contrast marker.
 NEGATION_REACH = 4
@@ -129,6 +130,13 @@ class Reading:
         return bool(before) and (before[-1] in _REMOVING or (len(before) == 2 and before[-1] == "the"
                                                                and before[0] in _REMOVING))
 
+    def _replaced(self, k: int, first: int) -> bool:
+        """Whether "replace" at ``k`` takes away the phrase at ``first``: "replaces human labels with AI feedback"
+        says no human labels; what it is replaced with ("with AI feedback", "replaced by an empty prompt") stays."""
+        if self.tokens[k].text not in _REPLACING:
+            return False
+        return not any(self.tokens[j].text in ("with", "by", "for") for j in range(k + 1, first))
+
     def contrasted(self, first: int) -> bool:
         """Whether "versus" (or "vs") stands shortly before the phrase in its clause: "real versus generated
         samples" names the phrase as one side of a contrast, neither asserting nor denying it."""
@@ -148,11 +156,16 @@ class Reading:
             if self.clause[k] != clause or k in own:
                 continue
             word = self.tokens[k].text
-            if (word in NEGATORS or (word == "need" and self._need_removed(k))) and first - k <= NEGATION_REACH \
-                    and not _item_after(self, k, first):
+            if (word in NEGATORS or (word == "need" and self._need_removed(k)) or self._replaced(k, first)) \
+                    and first - k <= NEGATION_REACH and not _item_after(self, k, first):
                 count += 1
             elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
                 return True
+        # "human labels are replaced by AI feedback": the passive takes the phrase before it away.
+        after = [self.tokens[j].text for j in range(last + 1, min(last + 4, len(self.tokens))) if self.clause[j] == clause]
+        if any(a in ("is", "are", "was", "were", "get", "gets", "been") and b in _REPLACING
+               for a, b in zip(after, after[1:])):
+            count += 1
         if count % 2 == 1:
             return True
         k = first - 1  # back to the start of the sentence only: linear in the sentence, not the answer
