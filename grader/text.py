@@ -27,13 +27,14 @@ _SYMBOLS = {
 _SYMBOL_RE = re.compile("|".join(re.escape(k) for k in sorted(_SYMBOLS, key=len, reverse=True)))
 _ZERO_WIDTH_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
-#: Function words: skipped when matching phrases, and counted to tell prose from a bare keyword list.
+#: Function words: skipped when matching phrases, and counted to tell prose from a bare keyword list. ("same" is
+#: not one: "the same dimension" says more than "dimension"; nor is "t", the temperature in "T > 1".)
 STOPWORDS = frozenset("""
 a an the of to in on at for from by with and or as is are was were be been being it its this that these
 those which who whom what when where how why than then so such into onto over under about via per each
 any all some can could would should will shall may might must do does did has have had i we you they he
 she them our your their my me us also just only very much many there here if but while both
-either whether because since until up down out off again further once own same too s
+either whether because since until up down out off again further once own too s
 """.split())
 
 #: Words that negate a statement around them (for pitfall detection).

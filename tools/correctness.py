@@ -100,7 +100,7 @@ def unseen(path: str, verbose: bool = False) -> dict:
     flagged = lambda rep: bool({"misconception", "contradiction"} & set(rep.flags))  # noqa: E731
     if verbose:
         for r, rep in wrong + right:
-            print(f"{r['qid']} {r['kind'][:5]} {rep.score:5.1f} {'FLAG' if flagged(rep) else '    '} {r['error'][:90]}")
+            print(f"{r['qid']} {r['kind'][:5]} {rep.score:5.1f} {'FLAG' if flagged(rep) else '    '} {(r.get('error') or r.get('wrong_claim') or '')[:90]}")
     return {"misconceptions_flagged": f"{sum(flagged(rep) for _, rep in wrong)}/{len(wrong)}",
             "misconceptions_below_good": f"{sum(rep.score < 70 for _, rep in wrong)}/{len(wrong)}",
             "misconception_mean": round(sum(rep.score for _, rep in wrong) / len(wrong), 1),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from grader.metrics.opposites import Opposites
-from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, PRONOUNS, STOPWORDS, CONTRASTIVE, Reading,
+from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, PRONOUNS, SPEAKERS, STOPWORDS, CONTRASTIVE, Reading,
                                     find_all, phrase_tokens)
 
 # --------------------------------------------------------------------------- results
@@ -136,7 +136,8 @@ def _bind(first: int, last: int, subjects: _Subjects, reading: Reading) -> _Ment
     clause, sentence = reading.clause[first], reading.tokens[first].sentence
     in_clause = [m for m in subjects.by_clause.get(clause, ())
                  if not subjects.aside[m] or _relative_to(m, first, reading)]
-    before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH]
+    before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH
+              and not reading.restarts(m.last, first, SPEAKERS)]  # "the reward model, you have the model generate"
     # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
     # is better*" (the phrase "higher is better" around the name). After a subject it is an object: "VQ-VAE
     # *quantizes the encoder's vectors*" is said of VQ-VAE.

@@ -29,6 +29,11 @@ DISOWNING = frozenset("myth misconception misconceptions wrong false incorrect u
 CLAUSE_BREAKS = frozenset("while whereas whilst but however although though so because since therefore thus hence".split())
 #: ... and, after a comma, these too.
 COMMA_BREAKS = frozenset("and so which whereas while".split())
+#: Pronouns that, after a comma, open a sentence of their own, as speech runs them together: "the loss is not
+#: adversarial, it's just MSE" (the negation stops at the comma); "then you train a reward model, you have the
+#: model generate a few answers" (what "you" do is not said of the reward model).
+RESTARTS = frozenset("it it's its they you we i".split())
+SPEAKERS = frozenset("you we i".split())
 #: Pronouns that carry the subject of the previous sentence into a sentence that names none.
 PRONOUNS = frozenset("it its they them their this that these those".split())
 #: Verbs that take away a need: "removes the need for X" negates X.
@@ -124,6 +129,11 @@ class Reading:
             return False  # "unlike top-k, top-p adapts ...": the comparison ends at the comma
         return first - k <= CONTRAST_CLAUSE_REACH
 
+    def restarts(self, a: int, b: int, pronouns: frozenset[str]) -> bool:
+        """Whether a comma and one of ``pronouns`` stand between tokens a and b: a new sentence run on."""
+        return any(self.tokens[j].text in pronouns and "," in self.text[self.tokens[j - 1].end : self.tokens[j].start]
+                   for j in range(a + 1, b + 1))
+
     def _need_removed(self, k: int) -> bool:
         """Whether "need" at ``k`` is removed: "removes the need for a classifier" says there is no classifier."""
         before = [self.tokens[j].text for j in range(max(0, k - 2), k)]
@@ -157,7 +167,8 @@ class Reading:
                 continue
             word = self.tokens[k].text
             if (word in NEGATORS or (word == "need" and self._need_removed(k)) or self._replaced(k, first)) \
-                    and first - k <= NEGATION_REACH and not _item_after(self, k, first):
+                    and first - k <= NEGATION_REACH and not _item_after(self, k, first) \
+                    and not self.restarts(k, first, RESTARTS):
                 count += 1
             elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
                 return True

@@ -25,6 +25,24 @@ def rubric_warnings(question: Question, rubric: Rubric) -> list[Finding]:
                                "occurs in the reference answer (mark it 'bonus: true' if it goes beyond the reference on purpose)",
                                question.id, f"concepts[{i}]"))
     out.extend(correctness_warnings(question, rubric, reference))
+    out.extend(shrunk_denials(question, rubric))
+    return out
+
+
+def shrunk_denials(question: Question, rubric: Rubric) -> list[Finding]:
+    """A `denies` phrase of several words that reads as one word: function words are skipped in matching, so
+    "from people" denies every "people" and "all tokens at once" every "tokens". Write the word alone if that
+    is what is meant, or a phrase with two content words."""
+    from grader.metrics.reading import phrase_tokens
+
+    out = []
+    for i, fact in enumerate(rubric.facts):
+        for phrase in fact.denies:
+            read = phrase_tokens(phrase)
+            if len(read) == 1 and len(phrase.split()) > 1:
+                out.append(Finding("warning", rubric.path, f"denies {phrase!r} reads as the one word "
+                                   f"{read[0].text!r} (function words are skipped): write the word alone or "
+                                   "a phrase with two content words", question.id, f"facts[{i}].denies"))
     return out
 
 
