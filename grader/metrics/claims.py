@@ -129,7 +129,8 @@ class _Subjects:
                 self.at[k] = m
 
 
-def _bind(first: int, last: int, subjects: _Subjects, reading: Reading) -> _Mention | None:
+def _bind(first: int, last: int, subjects: _Subjects, reading: Reading,
+          opposites: Opposites | None = None) -> _Mention | None:
     """The subject a phrase at first..last is said of: the nearest subject named before it in its clause
     (subject-verb-object order: a subject named after the phrase, or in another clause, is not it); in a
     clause that names no subject but uses a pronoun, the last subject named shortly before it in the sentence."""
@@ -137,7 +138,8 @@ def _bind(first: int, last: int, subjects: _Subjects, reading: Reading) -> _Ment
     in_clause = [m for m in subjects.by_clause.get(clause, ())
                  if not subjects.aside[m] or _relative_to(m, first, reading)]
     before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH
-              and not reading.restarts(m.last, first, SPEAKERS)]  # "the reward model, you have the model generate"
+              and not reading.restarts(m.last, first, SPEAKERS)  # "the reward model, you have the model generate"
+              and not (opposites and _contrasted_after(m, first, reading, opposites))]
     # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
     # is better*" (the phrase "higher is better" around the name). After a subject it is an object: "VQ-VAE
     # *quantizes the encoder's vectors*" is said of VQ-VAE.
@@ -162,6 +164,16 @@ def _bind(first: int, last: int, subjects: _Subjects, reading: Reading) -> _Ment
         if earlier:
             return _Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
     return None
+
+
+def _contrasted_after(mention: _Mention, first: int, reading: Reading, opposites: Opposites) -> bool:
+    """Whether a list item after the subject opens on the opposite of a word of its name: "T below one sharpens,
+    *above* one flattens" says "flattens" of T above one, not of T below one. (Within one item, "a higher
+    temperature gives a less peaked, flatter distribution" is still said of the subject.)"""
+    named = reading.tokens[mention.first : mention.last + 1]
+    tokens = reading.tokens
+    starts = [k for k in range(mention.last + 1, first) if PAUSE.search(reading.text, tokens[k - 1].end, tokens[k].start)]
+    return any(opposites.are_opposite(tokens[k], t) for start in starts[-1:] for k in range(start, first) for t in named)
 
 
 #: A subject named after one of these is context, not what the clause describes: "the difference from a
@@ -297,7 +309,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if named_at[0] is not None and (named_at[0] is named_at[1] or not set(range(named_at[0].first,
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
-        subject = _bind(first, last, subjects, reading)
+        subject = _bind(first, last, subjects, reading, opposites)
         negated = reading.negated(first, last, own)
         if subject is None and kind == "holds" and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
@@ -322,8 +334,10 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
               and not _names_subject(fact.claim, facts, groups, subject.group)
               and not _used_as_verb(subject, reading) and subject.group != topic
               and not _relation_object(reading, first) and not _second_predicate(subject, first, reading)
-              and not any(m.group == groups[i] and not first <= m.first <= m.last <= last  # not the phrase's own
-                          for m in subjects.by_clause.get(reading.clause[first], ()))):  # words ("... with PPO")
+              # The fact's own subject named in the clause makes the phrase its own, unless the name ends the
+              # phrase ("the reward model is optimised *with PPO*": PPO is the instrument, not what is said).
+              and not any(m.group == groups[i] and not (first <= m.first and m.last == last)
+                          for m in subjects.by_clause.get(reading.clause[first], ()))):
             verdict = "swap"
         else:
             continue
