@@ -184,7 +184,12 @@ def test_the_cohort_page_puts_judge_disagreements_first(tmp_path, cache):
     assert disagreed and all(c["judge_flags"] == [] for c in cells if c not in disagreed)
     from grader.reports.cohort import attention
 
-    assert min(cells, key=attention) in disagreed
+    # Above every answer nothing is flagged on, whatever their scores (an answer with a misconception and a
+    # contradiction of its own may still come first: it has more flags).
+    order = sorted(cells, key=attention)
+    plain = [c for c in cells if not (c.get("misconceptions") or c.get("contradictions") or c["judge_flags"])]
+    assert plain and any(c["score"] < d["score"] for c in plain for d in disagreed)
+    assert all(order.index(d) < order.index(c) for d in disagreed for c in plain)
     assert "the LLM judge disagrees with the other metrics" in (out / "summary.html").read_text(encoding="utf-8")
 
 

@@ -237,7 +237,14 @@ def _is_follow_up(asked: str, reply: str, parent: Exchange, matcher: QuestionMat
     topical = matcher.answer_similarity(asked).get(parent.question_id, 0.0)
     reply_topical = matcher.answer_similarity(reply).get(parent.question_id, 0.0) if reply else 0.0
     cue = bool(FOLLOW_UP_CUES.search(asked))
-    return (cue and (topical >= 0.03 or reply_topical >= 0.08)) or (topical >= 0.12 and reply_topical >= 0.05)
+    # "Why would changing the distance measure help with that?": a cue that points back at the last answer is a
+    # follow-up whatever its words share with the bank.
+    points_back = bool(_POINTS_BACK.search(asked))
+    return (cue and (points_back or topical >= 0.03 or reply_topical >= 0.08)) \
+        or (topical >= 0.12 and reply_topical >= 0.05)
+
+
+_POINTS_BACK = re.compile(r"\b(that|this|it|those|these|them)\W*$", re.IGNORECASE)
 
 
 def _reply_prefers_parent(reply: str, parent: Exchange, other: str, matcher: QuestionMatcher) -> bool:
