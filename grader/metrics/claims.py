@@ -313,7 +313,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         negated = reading.negated(first, last, own)
         if subject is None and kind == "holds" and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
-        elif subject is None and kind == "denies" and not negated and len(own) >= 2 and TOPIC_DENIES:
+        elif subject is None and kind == "denies" and not negated and len(own) >= 2:
             subject = _topic_denied(groups[i], topic, first, subjects, reading)
         if subject is None:
             continue
@@ -363,7 +363,7 @@ def _topic_default(group: int, topic: int | None, first: int, subjects: _Subject
     topic's own facts and only negations: a denied or flipped word in such a sentence ("diversity" in a
     sentence about fixes for mode collapse) is as often about something else; never a swap (the mention is
     carried); never in a sentence that names some other subject, which may be what it describes."""
-    if topic is None or group != topic or subjects.by_sentence.get(reading.tokens[first].sentence):
+    if not _about_topic(group, topic, first, subjects, reading):
         return None
     # With no subject to anchor it, the negator must be in the phrase's own list item: "handles updates without
     # retraining, improves factual accuracy" does not deny the accuracy.
@@ -378,16 +378,16 @@ def _topic_default(group: int, topic: int | None, first: int, subjects: _Subject
     return None
 
 
-TOPIC_DENIES = True
-
-
 def _topic_denied(group: int, topic: int | None, first: int, subjects: _Subjects,
                   reading: Reading) -> _Mention | None:
     """A sentence that names no subject at all is about the question's topic: what its own facts deny, said
     plainly there, is said of it ("What is prompt engineering?" ... "the examples trigger a gradient update")."""
-    if topic is None or group != topic or subjects.by_sentence.get(reading.tokens[first].sentence):
-        return None
-    return _Mention(topic, -1, -1, carried=True)
+    return _Mention(topic, -1, -1, carried=True) if _about_topic(group, topic, first, subjects, reading) else None
+
+
+def _about_topic(group: int, topic: int | None, first: int, subjects: _Subjects, reading: Reading) -> bool:
+    """Whether a phrase of the topic's own facts stands in a sentence that names no subject at all."""
+    return topic is not None and group == topic and not subjects.by_sentence.get(reading.tokens[first].sentence)
 
 
 @lru_cache(maxsize=256)

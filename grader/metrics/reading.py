@@ -32,7 +32,7 @@ COMMA_BREAKS = frozenset("and so which whereas while".split())
 #: Pronouns that, after a comma, open a sentence of their own, as speech runs them together: "the loss is not
 #: adversarial, it's just MSE" (the negation stops at the comma); "then you train a reward model, you have the
 #: model generate a few answers" (what "you" do is not said of the reward model).
-RESTARTS = frozenset("it it's its they you we i".split())
+RESTARTS = frozenset("it its they you we i".split())
 SPEAKERS = frozenset("you we i".split())
 #: Pronouns that carry the subject of the previous sentence into a sentence that names none.
 PRONOUNS = frozenset("it its they them their this that these those".split())

@@ -13,8 +13,6 @@ from grader.metrics.opposites import Opposites
 from grader.metrics.reading import CONTRASTIVE, NEGATORS, STOPWORDS, Reading, Token
 from grader.text import stem
 
-#: Function words that carry a claim all the same ("in the *same* path" against "in different paths").
-KEPT = frozenset({"same"})
 #: Prepositions that only link the things a claim names, whose opposites (if any) are not claims: "there is no
 #: gap *between* the terminals" says no more than "there is no gap" about the gap.
 LINKING = frozenset("between among amongst through across along around upon toward towards".split())
@@ -31,7 +29,7 @@ def _content_words(reading: Reading, lo: int, hi: int) -> list[Token]:
             continue
         # Single letters are symbols, not claims: "log(D(x))" shares d and x with "log(1 - D(G(z)))" and says
         # no more.
-        if (t.text not in STOPWORDS or t.text in KEPT) and t.text not in NEGATORS and t.text not in CONTRASTIVE \
+        if t.text not in STOPWORDS and t.text not in NEGATORS and t.text not in CONTRASTIVE \
                 and t.text not in LINKING \
                 and t.text != "non" and len(t.text) > 1 and not (LABELS and t.text.isdigit()):
             out.append(t)
