@@ -140,6 +140,8 @@ def _bind(first: int, last: int, subjects: _Subjects, reading: Reading,
     before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH
               and not reading.restarts(m.last, first, SPEAKERS)  # "the reward model, you have the model generate"
               and not (opposites and _contrasted_after(m, first, reading, opposites))]
+    if not before:
+        before = _coordinated(in_clause, first, reading)
     # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
     # is better*" (the phrase "higher is better" around the name). After a subject it is an object: "VQ-VAE
     # *quantizes the encoder's vectors*" is said of VQ-VAE.
@@ -164,6 +166,21 @@ def _bind(first: int, last: int, subjects: _Subjects, reading: Reading,
         if earlier:
             return _Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
     return None
+
+
+def _coordinated(in_clause: list[_Mention], first: int, reading: Reading) -> list[_Mention]:
+    """The subject of a phrase in a later predicate joined by "and" ("raising w above 1 loosens the model's grip on
+    the prompt *and increases sample diversity*"): a long first predicate puts the second beyond BIND_REACH, yet
+    it is said of the same subject. The nearest subject before, within twice the reach, with "and" and a content
+    word between (not "and the original W is ...", a new clause)."""
+    before = [m for m in in_clause if m.last < first and first - m.last <= 2 * BIND_REACH]
+    if not before:
+        return []
+    m = before[-1]
+    # "and" opening a predicate (a verb: not a function word, which would open a new clause, "and the W is")
+    joined = any(reading.tokens[k].text == "and" and reading.tokens[k + 1].text not in STOPWORDS
+                 for k in range(m.last + 1, first))
+    return [m] if joined and not reading.restarts(m.last, first, SPEAKERS) else []
 
 
 def _contrasted_after(mention: _Mention, first: int, reading: Reading, opposites: Opposites) -> bool:
