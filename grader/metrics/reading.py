@@ -235,8 +235,11 @@ def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
     for ci in reading.starts(phrase[0], match):
         ti = content[ci]
         matched, position = [ti], ci
-        for expected in phrase[1:]:
-            for step in range(1, gap + 2):
+        for before, expected in zip(phrase, phrase[1:]):
+            # "token by token", "step by step": a word said twice is one idiom, its halves side by side (else
+            # "each token on the future tokens" reads as "token by token").
+            reach = 1 if expected.text == before.text else gap + 1
+            for step in range(1, reach + 1):
                 cj = position + step
                 if cj >= len(content) or reading.clause[content[cj]] != reading.clause[ti] \
                         or PAUSE.search(reading.text, tokens[content[position]].end, tokens[content[cj]].start):
