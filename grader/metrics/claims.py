@@ -226,12 +226,13 @@ def _relative_to(mention: _Mention, first: int, reading: Reading) -> bool:
     return bool(between) and between[0] in ("which", "who", "that") and len(between) <= NEGATION_REACH + 1
 
 
-def _variants(phrase: str, opposites: Opposites) -> list[tuple[str, str]]:
-    """The phrase with one word replaced by each of its opposites: (variant, the replacing word)."""
+def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> list[tuple[str, str]]:
+    """The phrase with one word replaced by each of its opposites (``kin``: by each word of its family, "less
+    memory" -> "reduces memory"): (variant, the replacing word)."""
     tokens = phrase_tokens(phrase)
     out = []
     for k, token in enumerate(tokens):
-        for word in opposites.of(token):
+        for word in (opposites.kin(token) if kin else opposites.of(token)):
             if word in STOPWORDS:
                 continue  # matched without it, "same bound" would be "bound": the flip would not be there
             words = [t.text for t in tokens]
@@ -317,6 +318,11 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
             for variant, _ in _variants(phrase, opposites):
                 for first, last, own in find_all(phrase_tokens(variant), reading):
                     occurrences.append((first, last, own, i, "opposite", variant))
+            # Said in other words of the same family and negated ("doesn't reduce GPU memory" against "less
+            # memory"): a negation. Only that: a kin word is too loose to make a swap.
+            for variant, _ in _variants(phrase, opposites, kin=True):
+                for first, last, own in find_all(phrase_tokens(variant), reading):
+                    occurrences.append((first, last, own, i, "kin", variant))
         for phrase in fact.denies:
             for first, last, own in find_all(phrase_tokens(phrase), reading):
                 occurrences.append((first, last, own, i, "denies", phrase))
@@ -340,7 +346,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         overlaps_true = any(k in holds_at.get(g, ()) for g in subjects.together.get(subject, {subject.group})
                             for k in range(first, last + 1))
         contrasted = reading.contrasted(first)  # "real versus generated samples": one side named, not claimed
-        if kind == "holds" and same and negated:
+        if kind in ("holds", "kin") and same and negated:
             verdict = "negation"
         elif kind in ("opposite", "denies") and same and not negated and not overlaps_true and not contrasted:
             if kind == "opposite" and _holds_unnegated(holds_of.get(i, ()), reading, subject, subjects, first):

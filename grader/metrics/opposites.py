@@ -65,6 +65,10 @@ class Opposites:
         """The words that reverse ``token``."""
         return tuple(sorted({w for f in self.families(token) for o in self._opposite.get(f, ()) for w in self._words[o]}))
 
+    def kin(self, token: Token) -> tuple[str, ...]:
+        """The other words of ``token``'s families ("less" -> "lower", "reduces", "smaller", ...)."""
+        return tuple(sorted({w for f in self.families(token) for w in self._words[f]} - {token.text}))
+
     def are_opposite(self, a: Token, b: Token) -> bool:
         fb = self.families(b)
         return any(o in fb for f in self.families(a) for o in self._opposite.get(f, ())) \
