@@ -326,6 +326,10 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         for phrase in fact.denies:
             for first, last, own in find_all(phrase_tokens(phrase), reading):
                 occurrences.append((first, last, own, i, "denies", phrase))
+            # ... and in other words of the same family ("cuts hallucinations" for "reduces hallucinations").
+            for variant, _ in _variants(phrase, opposites, kin=True):
+                for first, last, own in find_all(phrase_tokens(variant), reading):
+                    occurrences.append((first, last, own, i, "denies", variant))
     found: dict[tuple[int, int], Contradiction] = {}
     for first, last, own, i, kind, phrase in occurrences:
         named_at = [subjects.at.get(k) for k in (first, last)]
@@ -334,7 +338,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
         subject = _bind(first, last, subjects, reading, opposites)
         negated = reading.negated(first, last, own)
-        if subject is None and kind == "holds" and negated:
+        if subject is None and kind in ("holds", "kin") and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
         elif subject is None and kind == "denies" and not negated and len(own) >= 2:
             subject = _topic_denied(groups[i], topic, first, subjects, reading)
