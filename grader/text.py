@@ -178,7 +178,18 @@ def _misspelling(expected: str, seen: str) -> bool:
     limit = typo_tolerance(expected)
     if not limit or abs(len(expected) - len(seen)) > limit or not expected.isalpha() or not seen.isalpha():
         return False
-    return edit_distance_at_most(expected, seen, limit)
+    return edit_distance_at_most(expected, seen, limit) and not _other_prefix(expected, seen)
+
+
+#: Prefixes that make a different word, often the opposite: "unconditional", "asymmetric", "unidirectional".
+_PREFIXES = ("", "un", "in", "im", "il", "ir", "dis", "non", "a", "an", "anti", "uni", "bi", "de", "en")
+
+
+def _other_prefix(a: str, b: str) -> bool:
+    """Whether two words are one stem with different prefixes ("conditional" / "unconditional", "bidirectional" /
+    "unidirectional"): a typo's few edits, yet another word. Typo tolerance is for misspellings only."""
+    return any(a == p + a[len(p):] and b == q + a[len(p):] for p in _PREFIXES for q in _PREFIXES
+               if p != q and len(a) - len(p) >= 4)
 
 
 def demote(text: str, question: str) -> str:

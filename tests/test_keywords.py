@@ -28,6 +28,11 @@ def test_phrases_match_like_a_reader(phrase, text):
     ("kl divergence", "we use a kd tree"),
     ("top-k", "top-p sampling"),              # short words carry no typo tolerance
     ("mode collapse", "the model collapsed into one mode later"),   # order matters
+    # a prefix makes another word, often the opposite, though only two letters differ: never a typo
+    ("unconditional prediction", "the conditional prediction"),
+    ("asymmetric", "KL is symmetric"),
+    ("unidirectional", "a bidirectional encoder"),
+    ("unsupervised", "supervised fine-tuning"),
 ])
 def test_phrases_do_not_match_loosely(phrase, text):
     assert not phrase_occurs(phrase, text)
