@@ -293,17 +293,10 @@ def _order_contradictions(facts, reading: Reading) -> dict[int, Contradiction]:
     return found
 
 
-def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context: str, question: str = "") -> dict:
-    """Negations, opposites and swaps of the subject facts, at most one per clause (keyed by clause)."""
-    if not facts:
-        return {}
-    groups = _subject_groups(facts)
-    siblings = _siblings(tuple(facts), context)
-    topic = _topic(tuple(facts), question)
-    mentions = _mentions(facts, groups, reading)
-    if not mentions and topic is None:
-        return {}
-    subjects = _Subjects(mentions, reading)
+def _occurrences(facts, groups: list[int], reading: Reading, opposites: Opposites):
+    """Where each fact's phrases occur, as said (holds, denies), flipped (opposite) or in kin words (kin):
+    (tokens inside a phrase that holds of each subject group, where each fact's holds occur, the occurrences
+    as (first, last, own tokens, fact index, kind, phrase))."""
     # Every holds phrase of a subject, where it occurs: a phrase true of the subject it is bound to never
     # counts as a swap or an opposite.
     holds_at: dict[int, set[int]] = {}  # subject group -> tokens inside a phrase that holds of it
@@ -330,6 +323,21 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
             for variant, _ in _variants(phrase, opposites, kin=True):
                 for first, last, own in find_all(phrase_tokens(variant), reading):
                     occurrences.append((first, last, own, i, "denies", variant))
+    return holds_at, holds_of, occurrences
+
+
+def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context: str, question: str = "") -> dict:
+    """Negations, opposites and swaps of the subject facts, at most one per clause (keyed by clause)."""
+    if not facts:
+        return {}
+    groups = _subject_groups(facts)
+    siblings = _siblings(tuple(facts), context)
+    topic = _topic(tuple(facts), question)
+    mentions = _mentions(facts, groups, reading)
+    if not mentions and topic is None:
+        return {}
+    subjects = _Subjects(mentions, reading)
+    holds_at, holds_of, occurrences = _occurrences(facts, groups, reading, opposites)
     found: dict[tuple[int, int], Contradiction] = {}
     for first, last, own, i, kind, phrase in occurrences:
         named_at = [subjects.at.get(k) for k in (first, last)]
