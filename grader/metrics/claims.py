@@ -223,7 +223,10 @@ def _relative_to(mention: _Mention, first: int, reading: Reading) -> bool:
     """A phrase in a relative clause right after a subject named in contrast is said of that subject:
     "unlike full fine-tuning, which updates the weights"."""
     between = [reading.tokens[k].text for k in range(mention.last + 1, first)]
-    return bool(between) and between[0] in ("which", "who", "that") and len(between) <= NEGATION_REACH + 1
+    # ... up to its comma: "VAEs, unlike GANs which train adversarially, *maximise* a lower bound".
+    closed = "," in reading.text[reading.tokens[mention.last + 1].end : reading.tokens[first].start] if between else False
+    return bool(between) and between[0] in ("which", "who", "that") and len(between) <= NEGATION_REACH + 1 \
+        and not closed
 
 
 def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> list[tuple[str, str]]:

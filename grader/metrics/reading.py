@@ -127,6 +127,8 @@ class Reading:
             return False  # "T greater than 1 flattens it": the thing compared is the number, no more
         if any(ch in self.text[self.tokens[k].end : self.tokens[first].start] for ch in ",;:()"):
             return False  # "unlike top-k, top-p adapts ...": the comparison ends at the comma
+        if any(self.tokens[j].text in ("which", "who", "whose") for j in range(k + 2, first)):
+            return False  # "unlike GANs which train adversarially": what the other thing does, said of it
         return first - k <= CONTRAST_CLAUSE_REACH
 
     def restarts(self, a: int, b: int, pronouns: frozenset[str]) -> bool:
