@@ -5,7 +5,7 @@
     .venv/bin/python tools/correctness.py unseen tools/data/unseen-answers.jsonl
     .venv/bin/python tools/correctness.py blind tools/data/blind-tiers.jsonl
     .venv/bin/python tools/correctness.py unseen tools/data/fresh-misconceptions.jsonl
-    .venv/bin/python tools/correctness.py unseen tools/data/fresh-set-2.jsonl          
+    .venv/bin/python tools/correctness.py unseen tools/data/fresh-set-2.jsonl   # written blind, never read
 
 tiers: each answer graded under its qid with the bundled bank; Spearman with the expert grades; how often each
 wrong-tier answer scores below the same question's partial answer; excellent/spoken reaching Good; flags on good
