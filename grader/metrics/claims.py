@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from grader.metrics.binding import Mention, Subjects, bind, second_predicate, used_as_verb
 from grader.metrics.opposites import Opposites
-from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, PRONOUNS, SPEAKERS, STOPWORDS, CONTRASTIVE, Reading,
-                                    find_all, phrase_tokens)
+from grader.metrics.reading import NEGATION_REACH, NEGATORS, PAUSE, STOPWORDS, Reading, find_all, phrase_tokens
 
 # --------------------------------------------------------------------------- results
 
@@ -52,14 +52,6 @@ class Contradiction:
 # --------------------------------------------------------------------------- facts (rubric)
 
 
-@dataclass(frozen=True)
-class _Mention:
-    group: int  # subject group: facts whose subjects share a name talk about one thing
-    first: int
-    last: int
-    carried: bool = False  # bound through a pronoun ("so we minimise it")
-
-
 def _subject_groups(facts) -> list[int]:
     """Union facts whose subject lists share a name (two facts about "the ELBO" are about one subject)."""
     parent = list(range(len(facts)))
@@ -81,15 +73,15 @@ def _subject_groups(facts) -> list[int]:
     return [find(i) for i in range(len(facts))]
 
 
-def _mentions(facts, groups: list[int], reading: Reading) -> list[_Mention]:
+def _mentions(facts, groups: list[int], reading: Reading) -> list[Mention]:
     """Subject mentions, longest first where they overlap ("stable diffusion" over "diffusion")."""
     found = []
     for fact, group in zip(facts, groups):
         for name in fact.subject:
             for first, last, _ in find_all(phrase_tokens(name), reading, gap=0, name=True):
-                found.append(_Mention(group, first, last))
+                found.append(Mention(group, first, last))
     found.sort(key=lambda m: (-(m.last - m.first), m.first))
-    kept: list[_Mention] = []
+    kept: list[Mention] = []
     taken: set[int] = set()
     for m in found:
         span = range(m.first, m.last + 1)
@@ -97,136 +89,6 @@ def _mentions(facts, groups: list[int], reading: Reading) -> list[_Mention]:
             kept.append(m)
             taken.update(span)
     return sorted(kept, key=lambda m: m.first)
-
-
-#: A phrase is said of a subject named at most this many words before it, in the same clause.
-BIND_REACH = 10
-#: ... or named right after it, as a verb's object, at most this many words on.
-OBJECT_REACH = 2
-
-
-class _Subjects:
-    """The subjects an answer names, indexed by clause and sentence (binding stays linear in the answer)."""
-
-    def __init__(self, mentions: list[_Mention], reading: Reading):
-        self.all = mentions
-        self.by_clause: dict[int, list[_Mention]] = {}
-        self.by_sentence: dict[int, list[_Mention]] = {}
-        self.at: dict[int, _Mention] = {}
-        self.aside = {m: _aside(m, reading) for m in mentions}
-        # "precision and recall separate fidelity from coverage": coordinated subjects share what is said.
-        self.together: dict[_Mention, set[int]] = {m: {m.group} for m in mentions}
-        for a, b in zip(mentions, mentions[1:]):
-            between = [reading.tokens[k].text for k in range(a.last + 1, b.first)]
-            if reading.clause[a.first] == reading.clause[b.first] and len(between) <= 2 \
-                    and all(w in ("and", "or", "both", "either", "nor") for w in between):
-                joined = self.together[a] | self.together[b]
-                self.together[a] = self.together[b] = joined
-        for m in mentions:
-            self.by_clause.setdefault(reading.clause[m.first], []).append(m)
-            self.by_sentence.setdefault(reading.tokens[m.first].sentence, []).append(m)
-            for k in range(m.first, m.last + 1):
-                self.at[k] = m
-
-
-def _bind(first: int, last: int, subjects: _Subjects, reading: Reading,
-          opposites: Opposites | None = None) -> _Mention | None:
-    """The subject a phrase at first..last is said of: the nearest subject named before it in its clause
-    (subject-verb-object order: a subject named after the phrase, or in another clause, is not it); in a
-    clause that names no subject but uses a pronoun, the last subject named shortly before it in the sentence."""
-    clause, sentence = reading.clause[first], reading.tokens[first].sentence
-    in_clause = [m for m in subjects.by_clause.get(clause, ())
-                 if not subjects.aside[m] or _relative_to(m, first, reading)]
-    before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH
-              and not reading.restarts(m.last, first, SPEAKERS)  # "the reward model, you have the model generate"
-              and not (opposites and _contrasted_after(m, first, reading, opposites))]
-    if not before:
-        before = _coordinated(in_clause, first, reading)
-    # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
-    # is better*" (the phrase "higher is better" around the name). After a subject it is an object: "VQ-VAE
-    # *quantizes the encoder's vectors*" is said of VQ-VAE.
-    inside = [m for m in in_clause if first < m.first and m.last < last]
-    if inside and not before:
-        return inside[0]
-    # A verb's object right after it ("minimise the ELBO", "learns the update BA") is what it is said of,
-    # when it is closer than the subject before it.
-    after = [m for m in in_clause if m.first > last and m.first - last <= OBJECT_REACH
-             and not any(ch in reading.text[reading.tokens[last].end : reading.tokens[m.first].start] for ch in ",;:()")]
-    if after and (not before or after[0].first - last < first - before[-1].last):
-        return after[0]
-    if before:
-        return before[-1]
-    if in_clause:
-        return None  # the clause names its subject after the phrase: too loose to judge
-    lo = reading.clause_span[clause][0]
-    if lo == first or any(reading.tokens[k].text in PRONOUNS for k in range(lo, first)):
-        earlier = [m for m in subjects.by_sentence.get(sentence, ())
-                   if m.last < first and first - m.last <= 2 * BIND_REACH
-                   and (not subjects.aside[m] or _relative_to(m, first, reading))]
-        if earlier:
-            return _Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
-    return None
-
-
-def _coordinated(in_clause: list[_Mention], first: int, reading: Reading) -> list[_Mention]:
-    """The subject of a phrase in a later predicate joined by "and" ("raising w above 1 loosens the model's grip on
-    the prompt *and increases sample diversity*"): a long first predicate puts the second beyond BIND_REACH, yet
-    it is said of the same subject. The nearest subject before, within twice the reach, with "and" and a content
-    word between (not "and the original W is ...", a new clause)."""
-    before = [m for m in in_clause if m.last < first and first - m.last <= 2 * BIND_REACH]
-    if not before:
-        return []
-    m = before[-1]
-    # "and" opening a predicate (a verb: not a function word, which would open a new clause, "and the W is")
-    joined = any(reading.tokens[k].text == "and" and reading.tokens[k + 1].text not in STOPWORDS
-                 for k in range(m.last + 1, first))
-    return [m] if joined and not reading.restarts(m.last, first, SPEAKERS) else []
-
-
-def _contrasted_after(mention: _Mention, first: int, reading: Reading, opposites: Opposites) -> bool:
-    """Whether a list item after the subject opens on the opposite of a word of its name: "T below one sharpens,
-    *above* one flattens" says "flattens" of T above one, not of T below one. (Within one item, "a higher
-    temperature gives a less peaked, flatter distribution" is still said of the subject.)"""
-    named = reading.tokens[mention.first : mention.last + 1]
-    tokens = reading.tokens
-    starts = [k for k in range(mention.last + 1, first) if PAUSE.search(reading.text, tokens[k - 1].end, tokens[k].start)]
-    return any(opposites.are_opposite(tokens[k], t) for start in starts[-1:] for k in range(start, first) for t in named)
-
-
-#: A subject named after one of these is context, not what the clause describes: "the difference from a
-#: normal VAE is ...", "the output of the generator". ("In the RL phase", "at inference", "for FID" name a time
-#: or a topic that the clause is about, so those prepositions are not here.)
-PREPOSITIONS = frozenset("with from of by via like".split())
-_ARTICLES = frozenset("a an the this that these those its their our your".split())
-
-
-def _aside(mention: _Mention, reading: Reading) -> bool:
-    """A subject named only in contrast ("unlike top-k", "rather than the encoder") or as the object of a
-    preposition ("in CFG", "from a normal VAE") is not what is described."""
-    k = mention.first - 1
-    while k >= 0 and reading.tokens[k].text in _ARTICLES and mention.first - k <= 2:
-        k -= 1
-    if k < 0 or reading.clause[k] != reading.clause[mention.first]:
-        return False
-    word = reading.tokens[k].text
-    if word in PREPOSITIONS:
-        # "With a temperature above one, the distribution gets sharper": a clause that opens on "with" names
-        # the condition it describes, not an aside.
-        return not (word == "with" and reading.clause_span[reading.clause[k]][0] == k)
-    while k >= 0 and reading.tokens[k].text in STOPWORDS and word not in CONTRASTIVE and mention.first - k <= 2:
-        k -= 1
-        word = reading.tokens[k].text if k >= 0 else ""
-    return word in CONTRASTIVE
-
-
-def _relative_to(mention: _Mention, first: int, reading: Reading) -> bool:
-    """A phrase in a relative clause right after a subject named in contrast is said of that subject:
-    "unlike full fine-tuning, which updates the weights"."""
-    between = [reading.tokens[k].text for k in range(mention.last + 1, first)]
-    # ... up to its comma: "VAEs, unlike GANs which train adversarially, *maximise* a lower bound".
-    closed = "," in reading.text[reading.tokens[mention.last + 1].end : reading.tokens[first].start] if between else False
-    return bool(between) and between[0] in ("which", "who", "that") and len(between) <= NEGATION_REACH + 1 \
-        and not closed
 
 
 def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> list[tuple[str, str]]:
@@ -339,7 +201,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
     mentions = _mentions(facts, groups, reading)
     if not mentions and topic is None:
         return {}
-    subjects = _Subjects(mentions, reading)
+    subjects = Subjects(mentions, reading)
     holds_at, holds_of, occurrences = _occurrences(facts, groups, reading, opposites)
     found: dict[tuple[int, int], Contradiction] = {}
     for first, last, own, i, kind, phrase in occurrences:
@@ -347,7 +209,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if named_at[0] is not None and (named_at[0] is named_at[1] or not set(range(named_at[0].first,
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
-        subject = _bind(first, last, subjects, reading, opposites)
+        subject = bind(first, last, subjects, reading, opposites)
         negated = reading.negated(first, last, own)
         if subject is None and kind in ("holds", "kin") and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
@@ -370,8 +232,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         elif (kind == "holds" and not same and not negated and not overlaps_true and not subject.carried
               and (subject.group, groups[i]) in siblings and groups[i] not in subjects.together.get(subject, ())
               and not _names_subject(fact.claim, facts, groups, subject.group)
-              and not _used_as_verb(subject, reading) and subject.group != topic
-              and not _relation_object(reading, first) and not _second_predicate(subject, first, reading)
+              and not used_as_verb(subject, reading) and subject.group != topic
+              and not _relation_object(reading, first) and not second_predicate(subject, first, reading)
               # The fact's own subject named in the clause makes the phrase its own, unless the name ends the
               # phrase ("the reward model is optimised *with PPO*": PPO is the instrument, not what is said).
               and not any(m.group == groups[i] and not (first <= m.first and m.last == last)
@@ -394,8 +256,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
 _WHEN = frozenset("after before during until while once when".split())
 
 
-def _topic_default(group: int, topic: int | None, first: int, subjects: _Subjects,
-                   reading: Reading) -> _Mention | None:
+def _topic_default(group: int, topic: int | None, first: int, subjects: Subjects,
+                   reading: Reading) -> Mention | None:
     """A sentence that names no subject at all is about the question's topic ("What is RAG?" ... "no external
     database or embeddings are needed"): what holds of the topic, said under a negation, counts. Only the
     topic's own facts and only negations: a denied or flipped word in such a sentence ("diversity" in a
@@ -412,18 +274,18 @@ def _topic_default(group: int, topic: int | None, first: int, subjects: _Subject
                 or PAUSE.search(reading.text, tokens[k].end, tokens[k + 1].start)):
             return None
         if tokens[k].text in NEGATORS:
-            return _Mention(topic, -1, -1, carried=True)
+            return Mention(topic, -1, -1, carried=True)
     return None
 
 
-def _topic_denied(group: int, topic: int | None, first: int, subjects: _Subjects,
-                  reading: Reading) -> _Mention | None:
+def _topic_denied(group: int, topic: int | None, first: int, subjects: Subjects,
+                  reading: Reading) -> Mention | None:
     """A sentence that names no subject at all is about the question's topic: what its own facts deny, said
     plainly there, is said of it ("What is prompt engineering?" ... "the examples trigger a gradient update")."""
-    return _Mention(topic, -1, -1, carried=True) if _about_topic(group, topic, first, subjects, reading) else None
+    return Mention(topic, -1, -1, carried=True) if _about_topic(group, topic, first, subjects, reading) else None
 
 
-def _about_topic(group: int, topic: int | None, first: int, subjects: _Subjects, reading: Reading) -> bool:
+def _about_topic(group: int, topic: int | None, first: int, subjects: Subjects, reading: Reading) -> bool:
     """Whether a phrase of the topic's own facts stands in a sentence that names no subject at all."""
     return topic is not None and group == topic and not subjects.by_sentence.get(reading.tokens[first].sentence)
 
@@ -460,11 +322,11 @@ def _relation_object(reading: Reading, first: int) -> bool:
     return False
 
 
-def _holds_unnegated(holds, reading: Reading, subject: _Mention, subjects: _Subjects, near: int) -> bool:
+def _holds_unnegated(holds, reading: Reading, subject: Mention, subjects: Subjects, near: int) -> bool:
     """The clause also says, unnegated, what holds ("a lower bound, not an upper one"): not an opposite."""
     for first, last, own in holds:
         if reading.clause[first] == reading.clause[near] and not reading.negated(first, last, own):
-            bound = _bind(first, last, subjects, reading)
+            bound = bind(first, last, subjects, reading)
             if bound is not None and bound.group == subject.group:
                 return True
     return False
@@ -475,26 +337,3 @@ def _names_subject(claim: str, facts, groups: list[int], group: int) -> bool:
     reading = Reading.of(claim)
     return any(find_all(phrase_tokens(name), reading, gap=0)
                for fact, g in zip(facts, groups) if g == group for name in fact.subject)
-
-
-def _second_predicate(subject: _Mention, first: int, reading: Reading) -> bool:
-    """Whether the subject is a verb's object and the phrase is in a second predicate joined by "and": in "LoRA
-    keeps the pretrained weights frozen and trains two small low-rank matrices", the matrices are trained by
-    LoRA, and "small low-rank" is not said of the weights."""
-    tokens = reading.tokens
-    lo = reading.clause_span[reading.clause[subject.first]][0]
-    is_object = any(tokens[k].text not in STOPWORDS for k in range(lo, subject.first))
-    return is_object and any(tokens[k].text == "and" and k + 1 < first and tokens[k + 1].text not in STOPWORDS
-                             for k in range(subject.last + 1, first))
-
-
-#: Words before a subject's name that make it a verb ("you merge the update", "to fold BA into W").
-_VERB_BEFORE = frozenset("i you we they to can could will would should must may might then just simply".split())
-
-
-def _used_as_verb(subject: _Mention, reading: Reading) -> bool:
-    """Whether the subject's name is used as a verb: the words after it are its object, not said of it, so they
-    cannot swap ("you merge the update" does not say the merge is the update)."""
-    k = subject.first - 1
-    return k >= 0 and reading.tokens[k].sentence == reading.tokens[subject.first].sentence \
-        and reading.tokens[k].text in _VERB_BEFORE

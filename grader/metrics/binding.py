@@ -1,0 +1,175 @@
+"""Which subject an answer's phrase is said of: the reading of subject-verb-object order the facts check needs.
+
+"top-p keeps a fixed number of tokens" says "fixed number" of top-p; "unlike top-k, top-p adapts" says nothing
+of top-k; "raising w above 1 loosens the grip on the prompt and increases diversity" says both of raising w.
+Split from ``claims.py``, which asks ``bind`` for every phrase it finds; lexical, like the rest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.metrics.opposites import Opposites
+from grader.metrics.reading import CONTRASTIVE, NEGATION_REACH, PAUSE, PRONOUNS, SPEAKERS, STOPWORDS, Reading
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A subject named in the answer: tokens first..last, its subject group."""
+
+    group: int  # subject group: facts whose subjects share a name talk about one thing
+    first: int
+    last: int
+    carried: bool = False  # bound through a pronoun ("so we minimise it")
+
+
+#: A phrase is said of a subject named at most this many words before it, in the same clause.
+BIND_REACH = 10
+#: ... or named right after it, as a verb's object, at most this many words on.
+OBJECT_REACH = 2
+
+
+class Subjects:
+    """The subjects an answer names, indexed by clause and sentence (binding stays linear in the answer)."""
+
+    def __init__(self, mentions: list[Mention], reading: Reading):
+        self.all = mentions
+        self.by_clause: dict[int, list[Mention]] = {}
+        self.by_sentence: dict[int, list[Mention]] = {}
+        self.at: dict[int, Mention] = {}
+        self.aside = {m: _aside(m, reading) for m in mentions}
+        # "precision and recall separate fidelity from coverage": coordinated subjects share what is said.
+        self.together: dict[Mention, set[int]] = {m: {m.group} for m in mentions}
+        for a, b in zip(mentions, mentions[1:]):
+            between = [reading.tokens[k].text for k in range(a.last + 1, b.first)]
+            if reading.clause[a.first] == reading.clause[b.first] and len(between) <= 2 \
+                    and all(w in ("and", "or", "both", "either", "nor") for w in between):
+                joined = self.together[a] | self.together[b]
+                self.together[a] = self.together[b] = joined
+        for m in mentions:
+            self.by_clause.setdefault(reading.clause[m.first], []).append(m)
+            self.by_sentence.setdefault(reading.tokens[m.first].sentence, []).append(m)
+            for k in range(m.first, m.last + 1):
+                self.at[k] = m
+
+
+def bind(first: int, last: int, subjects: Subjects, reading: Reading,
+         opposites: Opposites | None = None) -> Mention | None:
+    """The subject a phrase at first..last is said of: the nearest subject named before it in its clause
+    (subject-verb-object order: a subject named after the phrase, or in another clause, is not it); in a
+    clause that names no subject but uses a pronoun, the last subject named shortly before it in the sentence."""
+    clause, sentence = reading.clause[first], reading.tokens[first].sentence
+    in_clause = [m for m in subjects.by_clause.get(clause, ())
+                 if not subjects.aside[m] or _relative_to(m, first, reading)]
+    before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH
+              and not reading.restarts(m.last, first, SPEAKERS)  # "the reward model, you have the model generate"
+              and not (opposites and _contrasted_after(m, first, reading, opposites))]
+    if not before:
+        before = _coordinated(in_clause, first, reading)
+    # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
+    # is better*" (the phrase "higher is better" around the name). After a subject it is an object: "VQ-VAE
+    # *quantizes the encoder's vectors*" is said of VQ-VAE.
+    inside = [m for m in in_clause if first < m.first and m.last < last]
+    if inside and not before:
+        return inside[0]
+    # A verb's object right after it ("minimise the ELBO", "learns the update BA") is what it is said of,
+    # when it is closer than the subject before it.
+    after = [m for m in in_clause if m.first > last and m.first - last <= OBJECT_REACH
+             and not any(ch in reading.text[reading.tokens[last].end : reading.tokens[m.first].start] for ch in ",;:()")]
+    if after and (not before or after[0].first - last < first - before[-1].last):
+        return after[0]
+    if before:
+        return before[-1]
+    if in_clause:
+        return None  # the clause names its subject after the phrase: too loose to judge
+    lo = reading.clause_span[clause][0]
+    if lo == first or any(reading.tokens[k].text in PRONOUNS for k in range(lo, first)):
+        earlier = [m for m in subjects.by_sentence.get(sentence, ())
+                   if m.last < first and first - m.last <= 2 * BIND_REACH
+                   and (not subjects.aside[m] or _relative_to(m, first, reading))]
+        if earlier:
+            return Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
+    return None
+
+
+def _coordinated(in_clause: list[Mention], first: int, reading: Reading) -> list[Mention]:
+    """The subject of a phrase in a later predicate joined by "and" ("raising w above 1 loosens the model's grip on
+    the prompt *and increases sample diversity*"): a long first predicate puts the second beyond BIND_REACH, yet
+    it is said of the same subject. The nearest subject before, within twice the reach, with "and" and a content
+    word between (not "and the original W is ...", a new clause)."""
+    before = [m for m in in_clause if m.last < first and first - m.last <= 2 * BIND_REACH]
+    if not before:
+        return []
+    m = before[-1]
+    # "and" opening a predicate (a verb: not a function word, which would open a new clause, "and the W is")
+    joined = any(reading.tokens[k].text == "and" and reading.tokens[k + 1].text not in STOPWORDS
+                 for k in range(m.last + 1, first))
+    return [m] if joined and not reading.restarts(m.last, first, SPEAKERS) else []
+
+
+def _contrasted_after(mention: Mention, first: int, reading: Reading, opposites: Opposites) -> bool:
+    """Whether a list item after the subject opens on the opposite of a word of its name: "T below one sharpens,
+    *above* one flattens" says "flattens" of T above one, not of T below one. (Within one item, "a higher
+    temperature gives a less peaked, flatter distribution" is still said of the subject.)"""
+    named = reading.tokens[mention.first : mention.last + 1]
+    tokens = reading.tokens
+    starts = [k for k in range(mention.last + 1, first) if PAUSE.search(reading.text, tokens[k - 1].end, tokens[k].start)]
+    return any(opposites.are_opposite(tokens[k], t) for start in starts[-1:] for k in range(start, first) for t in named)
+
+
+#: A subject named after one of these is context, not what the clause describes: "the difference from a
+#: normal VAE is ...", "the output of the generator". ("In the RL phase", "at inference", "for FID" name a time
+#: or a topic that the clause is about, so those prepositions are not here.)
+PREPOSITIONS = frozenset("with from of by via like".split())
+_ARTICLES = frozenset("a an the this that these those its their our your".split())
+
+
+def _aside(mention: Mention, reading: Reading) -> bool:
+    """A subject named only in contrast ("unlike top-k", "rather than the encoder") or as the object of a
+    preposition ("in CFG", "from a normal VAE") is not what is described."""
+    k = mention.first - 1
+    while k >= 0 and reading.tokens[k].text in _ARTICLES and mention.first - k <= 2:
+        k -= 1
+    if k < 0 or reading.clause[k] != reading.clause[mention.first]:
+        return False
+    word = reading.tokens[k].text
+    if word in PREPOSITIONS:
+        # "With a temperature above one, the distribution gets sharper": a clause that opens on "with" names
+        # the condition it describes, not an aside.
+        return not (word == "with" and reading.clause_span[reading.clause[k]][0] == k)
+    while k >= 0 and reading.tokens[k].text in STOPWORDS and word not in CONTRASTIVE and mention.first - k <= 2:
+        k -= 1
+        word = reading.tokens[k].text if k >= 0 else ""
+    return word in CONTRASTIVE
+
+
+def _relative_to(mention: Mention, first: int, reading: Reading) -> bool:
+    """A phrase in a relative clause right after a subject named in contrast is said of that subject:
+    "unlike full fine-tuning, which updates the weights"."""
+    between = [reading.tokens[k].text for k in range(mention.last + 1, first)]
+    # ... up to its comma: "VAEs, unlike GANs which train adversarially, *maximise* a lower bound".
+    closed = "," in reading.text[reading.tokens[mention.last + 1].end : reading.tokens[first].start] if between else False
+    return bool(between) and between[0] in ("which", "who", "that") and len(between) <= NEGATION_REACH + 1 \
+        and not closed
+
+
+def second_predicate(subject: Mention, first: int, reading: Reading) -> bool:
+    """Whether the subject is a verb's object and the phrase is in a second predicate joined by "and": in "LoRA
+    keeps the pretrained weights frozen and trains two small low-rank matrices", the matrices are trained by
+    LoRA, and "small low-rank" is not said of the weights."""
+    tokens = reading.tokens
+    lo = reading.clause_span[reading.clause[subject.first]][0]
+    is_object = any(tokens[k].text not in STOPWORDS for k in range(lo, subject.first))
+    return is_object and any(tokens[k].text == "and" and k + 1 < first and tokens[k + 1].text not in STOPWORDS
+                             for k in range(subject.last + 1, first))
+
+
+#: Words before a subject's name that make it a verb ("you merge the update", "to fold BA into W").
+_VERB_BEFORE = frozenset("i you we they to can could will would should must may might then just simply".split())
+
+
+def used_as_verb(subject: Mention, reading: Reading) -> bool:
+    """Whether the subject's name is used as a verb: the words after it are its object, not said of it, so they
+    cannot swap ("you merge the update" does not say the merge is the update)."""
+    k = subject.first - 1
+    return k >= 0 and reading.tokens[k].sentence == reading.tokens[subject.first].sentence \
+        and reading.tokens[k].text in _VERB_BEFORE
