@@ -187,7 +187,9 @@ _PREFIXES = ("", "un", "in", "im", "il", "ir", "dis", "non", "a", "an", "anti", 
 
 def _other_prefix(a: str, b: str) -> bool:
     """Whether two words are one stem with different prefixes ("conditional" / "unconditional", "bidirectional" /
-    "unidirectional"): a typo's few edits, yet another word. Typo tolerance is for misspellings only."""
+    "unidirectional"): a typo's few edits, yet another word. Typo tolerance is for misspellings only. Not
+    ``opposites.negated_form``: that knows which prefixes *negate* (and its exceptions, "insight"); here any
+    change of prefix is enough, and this foundation module cannot import metrics."""
     return any(a == p + a[len(p):] and b == q + a[len(p):] for p in _PREFIXES for q in _PREFIXES
                if p != q and len(a) - len(p) >= 4)
 

@@ -91,9 +91,10 @@ def _mentions(facts, groups: list[int], reading: Reading) -> list[Mention]:
     return sorted(kept, key=lambda m: m.first)
 
 
-def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> list[tuple[str, str]]:
+@lru_cache(maxsize=16384)
+def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> tuple[tuple[str, str], ...]:
     """The phrase with one word replaced by each of its opposites (``kin``: by each word of its family, "less
-    memory" -> "reduces memory"): (variant, the replacing word)."""
+    memory" -> "reduces memory"): (variant, the replacing word). Cached: every answer asks for every phrase's."""
     tokens = phrase_tokens(phrase)
     out = []
     for k, token in enumerate(tokens):
@@ -103,7 +104,7 @@ def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> list[tupl
             words = [t.text for t in tokens]
             words[k] = word
             out.append((" ".join(words), word))
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=256)
@@ -162,6 +163,9 @@ def _occurrences(facts, groups: list[int], reading: Reading, opposites: Opposite
     """Where each fact's phrases occur, as said (holds, denies), flipped (opposite) or in kin words (kin):
     (tokens inside a phrase that holds of each subject group, where each fact's holds occur, the occurrences
     as (first, last, own tokens, fact index, kind, phrase))."""
+    def at(phrase: str):
+        return find_all(phrase_tokens(phrase), reading)
+
     # Every holds phrase of a subject, where it occurs: a phrase true of the subject it is bound to never
     # counts as a swap or an opposite.
     holds_at: dict[int, set[int]] = {}  # subject group -> tokens inside a phrase that holds of it
@@ -169,25 +173,18 @@ def _occurrences(facts, groups: list[int], reading: Reading, opposites: Opposite
     occurrences = []  # (first, last, own, fact index, kind, phrase)
     for i, fact in enumerate(facts):
         for phrase in fact.holds:
-            for first, last, own in find_all(phrase_tokens(phrase), reading):
+            for first, last, own in at(phrase):
                 holds_at.setdefault(groups[i], set()).update(range(first, last + 1))
                 holds_of.setdefault(i, []).append((first, last, own))
                 occurrences.append((first, last, own, i, "holds", phrase))
-            for variant, _ in _variants(phrase, opposites):
-                for first, last, own in find_all(phrase_tokens(variant), reading):
-                    occurrences.append((first, last, own, i, "opposite", variant))
+            occurrences += [(*found, i, "opposite", v) for v, _ in _variants(phrase, opposites) for found in at(v)]
             # Said in other words of the same family and negated ("doesn't reduce GPU memory" against "less
             # memory"): a negation. Only that: a kin word is too loose to make a swap.
-            for variant, _ in _variants(phrase, opposites, kin=True):
-                for first, last, own in find_all(phrase_tokens(variant), reading):
-                    occurrences.append((first, last, own, i, "kin", variant))
+            occurrences += [(*found, i, "kin", v) for v, _ in _variants(phrase, opposites, kin=True) for found in at(v)]
         for phrase in fact.denies:
-            for first, last, own in find_all(phrase_tokens(phrase), reading):
-                occurrences.append((first, last, own, i, "denies", phrase))
-            # ... and in other words of the same family ("cuts hallucinations" for "reduces hallucinations").
-            for variant, _ in _variants(phrase, opposites, kin=True):
-                for first, last, own in find_all(phrase_tokens(variant), reading):
-                    occurrences.append((first, last, own, i, "denies", variant))
+            # ... denied as said, or in other words of its family ("cuts hallucinations" for "reduces hallucinations")
+            said = (phrase, *(v for v, _ in _variants(phrase, opposites, kin=True)))
+            occurrences += [(*found, i, "denies", v) for v in said for found in at(v)]
     return holds_at, holds_of, occurrences
 
 
