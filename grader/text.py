@@ -194,6 +194,19 @@ def _other_prefix(a: str, b: str) -> bool:
                if p != q and len(a) - len(p) >= 4)
 
 
+def holds_answer(question: str, references: list[str] | tuple[str, ...]) -> bool:
+    """Whether the question already holds an answer: every content word of some reference is one of the
+    question's ("... was clear with nothing on the bottom. What evidence does Jim have that it is a
+    solution?" against "The mixtures are all clear."). Saying the question back is then no sign of an empty
+    answer, and demoting the question's words would leave nothing of the reference to compare with."""
+    asked = {t.stem for t in tokenize(question) if not t.is_stopword}
+    for reference in references:
+        stems = {t.stem for t in tokenize(reference) if not t.is_stopword}
+        if stems and stems <= asked:
+            return True
+    return False
+
+
 def demote(text: str, question: str) -> str:
     """``text`` without the words of ``question`` ("question demoting", Mohler et al. 2011).
 

@@ -165,3 +165,47 @@ def test_reversed_pairs_are_a_maximum_matching_as_scipy_finds_it():
 ])
 def test_the_lexicon_reads_dimensions_links_and_misspellings(answer, references, contradicts):
     assert bool(kinds(answer, references)) is contradicts, kinds(answer, references)
+
+
+# ------------------------------------------------------------------ what a claim says, and what frames it
+
+
+@pytest.mark.parametrize("answer, references, contradicts", [
+    # An opening "No" with its comma left out is still the verdict, when the references answer yes or no.
+    ("No the honey cakes are not pure syrup.", ["No, the honey cakes are not pure syrup."], False),
+    ("No the honey cakes are pure syrup.", ["No, the honey cakes are not pure syrup."], True),
+    # "I think" frames the claim; it is not part of it (it used to dilute the claim below the alignment bar).
+    ("I think the copper pin will stick to the magnet.", ["The copper pin will not stick to the magnet."], True),
+    ("I think the copper pin will not stick to the magnet.", ["The copper pin will not stick to the magnet."], False),
+    # "higher, not lower" denies the opposite: it says the claim.
+    ("When the wire is tightened the note is higher not lower.", ["When the wire is tighter, the note is higher."],
+     False),
+    ("When the wire is tightened the note is lower not higher.", ["When the wire is tighter, the note is higher."],
+     True),
+    # "zero beads" is "no beads".
+    ("The cup with no beads is the control.", ["The cup with 0 beads is the control."], False),
+    ("The cup with beads in it is the control.", ["The cup with 0 beads is the control."], True),
+])
+def test_frames_corrections_and_zero(answer, references, contradicts):
+    assert bool(kinds(answer, references)) is contradicts
+
+
+@pytest.mark.parametrize("answer, contradicts", [
+    # Which side of "than" a thing stands on decides the direction: the words alone cannot tell.
+    ("The pores in the paper are narrower than the grains.", False),
+    ("The grains of clay are narrower than the grains of gravel.", False),
+    ("The gravel grains are narrow.", True),
+])
+def test_a_comparison_with_than_is_not_read_word_by_word(answer, contradicts):
+    refs = ["The gravel grains are too wide to pass through the pores."]
+    assert bool(kinds(answer, refs)) is contradicts
+
+
+@pytest.mark.parametrize("answer, contradicts", [
+    ("Every runner should start from the same line.", False),  # what ought to be: the reference's point
+    ("All the runners need to use the same shoes.", False),
+    ("Every runner starts from the same line.", True),
+])
+def test_what_ought_to_be_is_not_a_claim_about_what_is(answer, contradicts):
+    refs = ["Each runner starts from a different line."]
+    assert bool(kinds(answer, refs)) is contradicts

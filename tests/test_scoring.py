@@ -244,3 +244,25 @@ def test_a_bank_of_one_question_grades_its_reference_excellent(tmp_path):
                                 "mix of classes, so gradients are less biased.")
     assert good.bertscore.f1 > 0.5 and good.band == "Excellent", (good.score, good.bertscore)
     assert grader.grade("solo", "Paris is the capital of France.").score < 20
+
+
+def test_a_question_that_holds_its_answer_is_answered_by_picking_it_out():
+    """A question that sets out the evidence ("... each cup was clear with nothing on the bottom") is answered by
+    saying the right part of it back: not a restated question, and its words are not demoted to nothing."""
+    from grader.bank import Bank, Question
+    from grader.scoring.engine import Grader
+    from grader.text import holds_answer
+
+    question = ("Sam stirred salt into three cups of water. Each mixture was clear with nothing on the bottom. "
+                "What evidence does Sam have that salt and water make a solution?")
+    holding = Question("holds", question, "Easy", ("test",), "The mixtures are all clear.")
+    adding = Question("adds", question, "Easy", ("test",),
+                      "The salt dissolved: its particles spread evenly between the water particles.")
+    assert holds_answer(question, [holding.reference]) and not holds_answer(question, [adding.reference])
+    grader = Grader(Bank("<test>", (holding, adding), {}))
+    picked = grader.grade("holds", "That the water is clear with nothing on the bottom.")
+    assert "restates-question" not in picked.flags and picked.score >= 45, (picked.score, picked.flags)
+    # The same words against a reference that goes beyond the question: the question said back.
+    assert "restates-question" in grader.grade("adds", "That the water is clear with nothing on the bottom.").flags
+    # Said back with the reference's point missing, it scores below the picked-out answer.
+    assert grader.grade("holds", "Sam stirred salt into three cups of water.").score < picked.score

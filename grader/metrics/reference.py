@@ -18,6 +18,11 @@ from grader.text import stem
 LINKING = frozenset("between among amongst through across along around upon toward towards".split())
 
 
+#: Verbs that frame a claim as the speaker's ("I think", "we knew"): not part of what is claimed.
+STANCE = frozenset("think thought believe believed guess guessed suppose feel felt know knew predict predicted "
+                   "chose choose picked".split())
+
+
 def _content_words(reading: Reading, lo: int, hi: int) -> list[Token]:
     """The words of tokens lo..hi that carry the claim. "non-magnetic" (read as "non", "magnetic") is one word,
     "nonmagnetic": the opposite of "magnetic", the same as "nonmagnetic"."""
@@ -29,6 +34,8 @@ def _content_words(reading: Reading, lo: int, hi: int) -> list[Token]:
             continue
         # Single letters are symbols, not claims: "log(D(x))" shares d and x with "log(1 - D(G(z)))" and says
         # no more.
+        if t.text in STANCE and k > lo and reading.tokens[k - 1].text in ("i", "we"):
+            continue  # "I think the nail will stick": the claim is what follows
         if t.text not in STOPWORDS and t.text not in NEGATORS and t.text not in CONTRASTIVE \
                 and t.text not in LINKING \
                 and t.text != "non" and len(t.text) > 1 and not (LABELS and t.text.isdigit()):
@@ -75,17 +82,75 @@ def _units(reading: Reading) -> list[tuple[int, int]]:
     return spans
 
 
-def _negations(reading: Reading, lo: int, hi: int) -> int:
+def _comparable(prescribes: bool, compared: list[Token], r: Reading, rlo: int, rhi: int, rwords: list[Token],
+                opposites: Opposites) -> bool:
+    """Whether an answer claim (which ``prescribes``, and is ``compared`` with the words after its "than") can
+    be held against the reference claim r[rlo:rhi]: not "everyone should use the same ball" (what ought to be)
+    against what is, nor "the holes are smaller than the particles" against a claim that compares nothing
+    (which side is which decides the direction)."""
+    if prescribes and not _prescribes(r, rlo, rhi):
+        return False
+    return not (compared and not _compared_with(r, rlo, rhi) and any(
+        opposites.are_kin(t, w) or opposites.are_opposite(t, w) for t in compared for w in rwords))
+
+
+def _prescribes(reading: Reading, lo: int, hi: int) -> bool:
+    """Whether tokens lo..hi say what ought to be ("should", "ought to", "need to"), not what is."""
+    tokens = reading.tokens
+    return any(tokens[k].text in ("should", "ought", "shouldnt") or (
+        tokens[k].text in ("need", "needs") and k + 1 < hi and tokens[k + 1].text == "to") for k in range(lo, hi))
+
+
+def _compared_with(reading: Reading, lo: int, hi: int) -> list[Token]:
+    """The words after "than" in tokens lo..hi: what a comparison measures its subject against. When the
+    reference says the same things without comparing them ("the sand particles are too large"), "the grains of
+    salt are smaller than the grains of sand" agrees with it though its words are flipped."""
+    for k in range(lo, hi):
+        if reading.tokens[k].text == "than":
+            return _content_words(reading, k + 1, hi)
+    return []
+
+
+def _negations(reading: Reading, lo: int, hi: int, asks_yes_no: bool = False,
+               opposites: Opposites | None = None) -> int:
     """Negators in tokens lo..hi. A verdict that opens a sentence ("No, string is an insulator") answers the
-    question; it does not negate the claim after it."""
-    return sum(1 for k in range(lo, hi) if reading.tokens[k].text in NEGATORS and not _is_verdict(reading, k))
+    question; it does not negate the claim after it ("zero" before a noun does). Nor does a correction that names the other side ("the
+    pitch is higher, not lower"): it denies the opposite, which is to say the claim."""
+    return sum(1 for k in range(lo, hi)
+               if (reading.tokens[k].text in NEGATORS or _zero(reading, k, hi))
+               and not _is_verdict(reading, k, asks_yes_no)
+               and not (opposites is not None and _corrects(reading, k, lo, hi, opposites)))
 
 
-def _is_verdict(reading: Reading, k: int) -> bool:
+def _zero(reading: Reading, k: int, hi: int) -> bool:
+    """ "0 marbles", "zero marbles": "no marbles"."""
+    tokens = reading.tokens
+    return tokens[k].text in ("0", "zero") and k + 1 < hi and tokens[k + 1].text.isalpha() \
+        and tokens[k + 1].text not in STOPWORDS
+
+
+def _corrected(reading: Reading, lo: int, hi: int, opposites: Opposites) -> list[Token]:
+    """The words in tokens lo..hi that a correction denies: "lower" in "higher not lower"."""
+    return [reading.tokens[k + 1] for k in range(lo, hi)
+            if reading.tokens[k].text in NEGATORS and _corrects(reading, k, lo, hi, opposites)]
+
+
+def _corrects(reading: Reading, k: int, lo: int, hi: int, opposites: Opposites) -> bool:
+    """Whether the negator at token k denies a word whose opposite the claim also says: "higher not lower"."""
+    if k + 1 >= hi:
+        return False
+    denied = reading.tokens[k + 1]
+    return any(opposites.are_opposite(denied, t) for t in _content_words(reading, lo, hi) if t is not denied)
+
+
+def _is_verdict(reading: Reading, k: int, asks_yes_no: bool = False) -> bool:
+    """Whether the "no" at token k is a verdict: it opens a sentence and a comma or stop follows, or (when the
+    references answer yes or no: ``asks_yes_no``) it opens the answer ("No Fruity Cream cookies are not pure
+    sugar", the comma left out)."""
     tokens = reading.tokens
     if tokens[k].text not in ("no", "nope") or (k and tokens[k - 1].sentence == tokens[k].sentence):
         return False
-    return reading.text[tokens[k].end : tokens[k].end + 1] in (",", ".", "!", ";", ":", "")
+    return (asks_yes_no and k == 0) or reading.text[tokens[k].end : tokens[k].end + 1] in (",", ".", "!", ";", ":", "")
 
 
 #: A claim of the answer is compared with a reference claim when this share of its words is aligned ...
@@ -196,6 +261,7 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
     if verdict is not None:
         return [verdict]
     reading = reading or Reading.of(answer)
+    asks_yes_no = any((_verdict(r) or ("",))[0] == "yes/no" for r in references)
     claims = []
     rlabel_of: dict[tuple[int, int], frozenset[str]] = {}
     for reference in references:
@@ -210,22 +276,28 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
     for k, t in enumerate(reading.tokens):
         spans.setdefault(t.sentence, [k, k])[1] = k + 1
     # Each sentence's words as the claims read them ("non-magnetic" is "nonmagnetic", not "magnetic").
-    sentences = {n: _content_words(reading, lo, hi) for n, (lo, hi) in spans.items()}
+    # A word a correction denies ("higher, not *lower*") is not said.
+    sentences = {n: [t for t in _content_words(reading, lo, hi) if t not in _corrected(reading, lo, hi, opposites)]
+                 for n, (lo, hi) in spans.items()}
     for lo, hi in _units(reading):
         words = _content_words(reading, lo, hi)
         if not words:
             continue
         sentence = sentences[reading.tokens[lo].sentence]
         labels = _labels(reading, lo, hi) if LABELS else frozenset()
+        compared = _compared_with(reading, lo, hi)
         verdicts = []
+        prescribes = _prescribes(reading, lo, hi)
         for r, rlo, rhi, rwords in claims:
+            if not _comparable(prescribes, compared, r, rlo, rhi, rwords, opposites):
+                continue
             own_share, ref_share, shared, flipped = _compare(words, rwords, opposites, sentence)
             # Aligned on either side: an answer that adds words to a short reference claim still says it
             # ("they are connected to the positive terminal" against "the terminals are not connected").
             share = max(own_share, ref_share)
             if not shared or share < MIN_ALIGNED_SHARE:
                 continue
-            negation_flip = (_negations(reading, lo, hi) % 2) != (_negations(r, rlo, rhi) % 2)
+            negation_flip = (_negations(reading, lo, hi, asks_yes_no, opposites) % 2) != (_negations(r, rlo, rhi) % 2)
             rlabels = rlabel_of[(id(r), rlo)]
             # Other things named than the reference names ("bulbs A and B" for "bulbs A and C"): a swap. Naming
             # fewer or more of them is not (an incomplete or a wider answer).

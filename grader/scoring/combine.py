@@ -18,7 +18,7 @@ from grader.metrics.form import admits_not_knowing, keyword_list_shape
 from grader.metrics.keywords import KeywordResult
 from grader.metrics.language import detect_non_english
 from grader.metrics.rouge import RougeResult
-from grader.text import STOPWORDS, tokenize
+from grader.text import STOPWORDS, holds_answer, tokenize
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "data" / "weights.yaml"
 SEMANTIC_FEATURES = ("bertscore_precision", "bertscore_recall", "bertscore_f1", "rouge1_precision",
@@ -274,13 +274,17 @@ def soft_ceiling(stretched: float, knee: float) -> float:
 # --------------------------------------------------------------------------- guards
 
 
-def restates_question(answer: str, question: str) -> bool:
-    """Nothing but the question said back: every content word of the answer is one of the question's."""
+def restates_question(answer: str, question: str, references: tuple[str, ...] = ()) -> bool:
+    """Nothing but the question said back: every content word of the answer is one of the question's.
+
+    Not when a reference answer is itself made of the question's words: a question that sets out the evidence
+    ("... was clear with nothing on the bottom. What evidence does Jim have ...?") is answered by picking the
+    right part of it back out ("the mixtures are all clear")."""
     answer_words = [t.stem for t in tokenize(answer) if t.text not in STOPWORDS]
     if not answer_words:
         return False
     question_words = {t.stem for t in tokenize(question)}
-    return all(w in question_words for w in answer_words)
+    return all(w in question_words for w in answer_words) and not holds_answer(question, references)
 
 
 @dataclass(frozen=True)
@@ -301,7 +305,7 @@ OFF_QUESTION_MAX_COVERAGE = 0.5
 def combine(config: Config, question: str, answer: str, keywords: KeywordResult | None,
             rouge: RougeResult | None, bert: BertScoreResult | None,
             demoted: dict[str, float] | None = None, closer_question: str | None = None,
-            contradictions: tuple = (), judge=None, gist: bool = False) -> Combined:
+            contradictions: tuple = (), judge=None, gist: bool = False, references: tuple = ()) -> Combined:
     """Score 0-100 from whatever metrics ran, with the guards applied and recorded as flags. ``gist``: a clause
     is close in meaning to an essential concept (``meaning.gist_clause``), if not close enough to cover it.
     ``judge`` (the LLM judge's verdict and settings, with ``--judge``) is mixed in before the guards, so caps and
@@ -368,7 +372,7 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     if keyword_list:
         flags.append("keyword-list")
         score *= config.keyword_list_factor
-    if restates_question(answer, question):
+    if restates_question(answer, question, references):
         flags.append("restates-question")
         score = min(score, config.question_copy_cap)
     if language is not None:

@@ -15,7 +15,7 @@ from grader.scoring.feedback import build_feedback
 from grader.metrics import METRIC_NAMES
 from grader.reports.model import QuestionReport
 from grader.reports.signature import build_signature
-from grader.text import demote
+from grader.text import demote, holds_answer
 
 #: Answers longer than this are refused: about 15,000 words, far beyond any spoken answer (a pasted document
 #: is a mistake, not an answer, and would take minutes to score).
@@ -141,7 +141,14 @@ class Grader:
 
     @staticmethod
     def _demoted_references(question: Question, references: list[str]) -> list[str]:
+        if holds_answer(question.question, references):
+            return list(references)
         return [demote(r, question.question) or r for r in references]
+
+    @staticmethod
+    def _demoting(question: Question, references: list[str]) -> str:
+        """The text whose words the demoted recall discounts: the question, unless it holds an answer."""
+        return "" if holds_answer(question.question, references) else question.question
 
     @staticmethod
     def references(question: Question) -> list[str]:
@@ -190,7 +197,8 @@ class Grader:
         closer: list[tuple[str, float] | None] = [None] * len(pairs)
         if "bertscore" in self.metrics and pairs:
             berts = self.bert.score_many(answers, references, keep=True,
-                                         questions=[q.question for q in questions], progress=progress)
+                                         questions=[self._demoting(q, refs) for q, refs in zip(questions, references)],
+                                         progress=progress)
             if self.config.uses_feature("reference_demoted_bertscore_recall"):
                 # The answer as encoded above against references re-encoded without the question's words:
                 # only the (few, cached) references cost a model pass.
@@ -354,7 +362,7 @@ class Grader:
                 demote(answer, question.question), [demote(r, question.question) for r in references]).rouge1.recall
         combined = combine(self.config, question.question, answer, keywords, rouge, bert, demoted,
                            closer_question=closer[0] if closer else None, contradictions=contradictions,
-                           judge=judge, gist=gist is not None)
+                           judge=judge, gist=gist is not None, references=tuple(references))
         feedback = build_feedback(keywords, combined.semantic, combined.flags, contradictions=contradictions,
                                   language=combined.language, gist=gist.text if gist is not None else None)
         if closer and "off-question" in combined.flags:
