@@ -162,6 +162,9 @@ def test_reversed_pairs_are_a_maximum_matching_as_scipy_finds_it():
     # a misspelt word is looked up by the lexicon's words as written ("seperate" is "separate")
     ("plate 2 is seperate from plate 5", ["Plates 2 and 5 are connected"], True),
     ("plate 2 is conected to plate 5", ["Plates 2 and 5 are connected"], False),
+    # stopping is the opposite of going on
+    ("The fan will stop.", ["The fan will continue to spin because it still has a path to the cell."], True),
+    ("The fan keeps spinning.", ["The fan will continue to spin because it still has a path to the cell."], False),
 ])
 def test_the_lexicon_reads_dimensions_links_and_misspellings(answer, references, contradicts):
     assert bool(kinds(answer, references)) is contradicts, kinds(answer, references)
