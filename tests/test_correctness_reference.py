@@ -30,6 +30,37 @@ def test_an_answer_that_opens_with_another_verdict_contradicts(answer, reference
     assert (check_verdict(answer, references) is not None) is contradicts
 
 
+@pytest.mark.parametrize("answer, contradicts", [
+    ("Disagree, a drum makes sound while it shakes.", True),
+    ("I disagree because sound comes from shaking.", True),
+    ("I agree, it has to shake to make a sound.", False),
+])
+def test_agreeing_is_a_yes_and_disagreeing_a_no(answer, contradicts):
+    assert (check_verdict(answer, ["Agree. Shaking things make sound."]) is not None) is contradicts
+
+
+QUESTION = ("Priya and Tom test balls on a ramp. Tom rolls a rubber ball and a steel ball; Priya rolls two rubber "
+            "balls of different sizes. Whose test shows whether the material matters? Why?")
+
+
+@pytest.mark.parametrize("answer, contradicts", [
+    ("Priya - because her balls are different sizes.", True),  # a name the question offers, not the reference's
+    ("Priya's, since the sizes differ.", True),
+    ("Tom - his balls are made of different materials.", False),
+    ("Tom's. He changes the material.", False),
+    ("Because the balls are different.", False),  # no verdict
+    ("Rubber balls roll slower.", False),  # a capitalised word the question also writes in lower case
+])
+def test_a_name_the_question_offers_is_a_verdict(answer, contradicts):
+    references = ["Tom's. Only his balls differ in material."]
+    assert (check_verdict(answer, references, QUESTION) is not None) is contradicts
+
+
+def test_a_choice_letter_beyond_h_when_the_reference_opens_with_one():
+    assert check_verdict("Y, it has more salt in it.", ["X. It holds more salt in the same water."])
+    assert check_verdict("X, it has more salt in it.", ["X. It holds more salt in the same water."]) is None
+
+
 def test_references_that_disagree_on_the_verdict_give_none():
     assert check_verdict("No.", ["Yes, if it is warm.", "No, if it is cold."]) is None
 

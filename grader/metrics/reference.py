@@ -204,16 +204,22 @@ def _pairs_reversed(flipped: list[Token], rwords: list[Token], opposites: Opposi
 
 
 #: A verdict that opens an answer: yes or no, a choice ("B.", "(c)"), or a number ("30 meters").
-_VERDICT = re.compile(r"\s*(?:(yes|yeah|yep|no|nope)\b(?!\s+(?:and|or)\s+(?:yes|no)\b)(?![-']\w)"
-                      r"|\(?([a-h])(?:[.,:)]|\s*$)"
+_VERDICT = re.compile(r"\s*(?:(?:i\s+)?(yes|yeah|yep|agree|no|nope|disagree)\b(?!\s+(?:and|or)\s+(?:yes|no)\b)(?![-']\w)"
+                      r"|\(?([a-hj-z])(?:[.,:)]|\s*$)"
                       r"|(\d+(?:\.\d+)?)(?![\w.]*\s*[-+*/x=]))", re.IGNORECASE)
-_YES = frozenset({"yes", "yeah", "yep"})
+_YES = frozenset({"yes", "yeah", "yep", "agree"})
+#: A name that opens an answer as its verdict: "Nathaniel - because ...", "Sammy's.", "Lee, because ...".
+_NAMED = re.compile(r"\s*([A-Za-z]+)(?:['’]s)?\s*(?:[-–—.,:!]|because\b|\s*$)", re.IGNORECASE)
 
 
-def _verdict(text: str) -> tuple[str, str, str] | None:
-    """(kind, value, the words as written) of the verdict that opens ``text``, if any."""
+def _verdict(text: str, names: frozenset[str] = frozenset()) -> tuple[str, str, str] | None:
+    """(kind, value, the words as written) of the verdict that opens ``text``, if any: yes or no (agree or
+    disagree), a choice letter, a number, or one of ``names`` (the people or things a question offers)."""
     m = _VERDICT.match(text)
     if not m:
+        named = _NAMED.match(text)
+        if named and named.group(1).lower() in names:
+            return "name", named.group(1).lower(), named.group(1)
         return None
     if m.group(1):
         return "yes/no", "yes" if m.group(1).lower() in _YES else "no", m.group(1)
@@ -222,19 +228,28 @@ def _verdict(text: str) -> tuple[str, str, str] | None:
     return "number", str(float(m.group(3))), m.group(3)
 
 
+def _names(question: str) -> frozenset[str]:
+    """Names a question offers: words it always writes capitalised ("Nathaniel and Sammy are ... Sammy wants
+    ... Nathaniel thinks ... Which student's method ...?")."""
+    words = re.findall(r"[A-Za-z]+", question)
+    lower = {w for w in words if w[0].islower()}
+    return frozenset(w.lower() for w in words if w[0].isupper() and len(w) > 1 and w.lower() not in lower) - STOPWORDS
+
+
 def _numbers(text: str) -> set[str]:
     return {str(float(n)) for n in re.findall(r"(?<![\w.])\d+(?:\.\d+)?", text)}
 
 
-def check_verdict(answer: str, references: list[str]) -> Contradiction | None:
+def check_verdict(answer: str, references: list[str], question: str = "") -> Contradiction | None:
     """An answer that opens with a different verdict than every reference does: "No, ..." to a reference that
     says "Yes, ...", "B." to "A. ...", "30 meters" to "40 meters." (a number only when the reference's number is
     nowhere in the answer). The explanation after it may share every word with the reference; the verdict is
-    the claim."""
-    verdicts = [_verdict(r) for r in references]
+    the claim. Or a name the question offers ("Nathaniel - ..." to "Sammy's. ...")."""
+    names = _names(question) if question else frozenset()
+    verdicts = [_verdict(r, names) for r in references]
     if not verdicts or verdicts[0] is None or any(v is None or v[:2] != verdicts[0][:2] for v in verdicts):
         return None
-    said = _verdict(answer)
+    said = _verdict(answer, names)
     if said is None or said[0] != verdicts[0][0] or said[1] == verdicts[0][1]:
         return None
     if said[0] == "number" and verdicts[0][1] in _numbers(answer):
@@ -246,7 +261,7 @@ def check_verdict(answer: str, references: list[str]) -> Contradiction | None:
 
 
 def check_reference(answer: str, references: list[str], opposites: Opposites,
-                    reading: Reading | None = None) -> list[Contradiction]:
+                    reading: Reading | None = None, question: str = "") -> list[Contradiction]:
     """Contradictions of the reference answers, for a question without facts.
 
     Each claim (clause) of the answer is aligned with the reference claim it shares most with (words of one
@@ -257,7 +272,7 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
     """
     if not answer.strip() or not references:
         return []
-    verdict = check_verdict(answer, references)
+    verdict = check_verdict(answer, references, question)
     if verdict is not None:
         return [verdict]
     reading = reading or Reading.of(answer)

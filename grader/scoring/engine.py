@@ -346,7 +346,7 @@ class Grader:
             return tuple(check_facts(rubric.facts, answer, opposites,
                                      context=f"{question.reference}\n{question.extra_reference}",
                                      question=question.question))
-        return tuple(check_reference(answer, references, opposites))
+        return tuple(check_reference(answer, references, opposites, question=question.question))
 
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
                 signature: dict, keywords, judge=None, gist=None) -> QuestionReport:
