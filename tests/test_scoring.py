@@ -266,3 +266,20 @@ def test_a_question_that_holds_its_answer_is_answered_by_picking_it_out():
     assert "restates-question" in grader.grade("adds", "That the water is clear with nothing on the bottom.").flags
     # Said back with the reference's point missing, it scores below the picked-out answer.
     assert grader.grade("holds", "Sam stirred salt into three cups of water.").score < picked.score
+
+
+def test_extra_references_vouch_for_similarity_but_are_not_facts():
+    """Other candidates' top-graded answers (``--exemplars``) count as accepted answers for the similarity; the
+    facts an answer must not contradict are the question's own references (on Mohler, checking the exemplars too
+    cost 0.02 Pearson: student wording flips words loosely)."""
+    from grader.bank import Bank, Question
+    from grader.scoring.engine import Grader
+
+    bank = Bank("<test>", (Question("valve", "What does the float do when the tank is full?", "Easy",
+                                    ("test",), "The valve is closed when the tank is full."),), {})
+    grader = Grader(bank)
+    extra = ["the valve is open when the tank is full"]  # a loosely worded "accepted" answer
+    [agrees] = grader.grade_many([("valve", "The valve is not open when the tank is full.")], [extra])
+    assert agrees.contradictions == () and "contradiction" not in agrees.flags
+    [contradicts] = grader.grade_many([("valve", "The valve is open when the tank is full.")], [extra])
+    assert "contradiction" in contradicts.flags
