@@ -193,6 +193,9 @@ def test_reversed_pairs_are_a_maximum_matching_as_scipy_finds_it():
     # a misspelt word is looked up by the lexicon's words as written ("seperate" is "separate")
     ("plate 2 is seperate from plate 5", ["Plates 2 and 5 are connected"], True),
     ("plate 2 is conected to plate 5", ["Plates 2 and 5 are connected"], False),
+    # superlatives and early/late are in the direction families
+    ("The smallest cup fills first.", ["The largest cup fills first."], True),
+    ("The pond freezes late in the winter.", ["The pond freezes early in the winter."], True),
     # stopping is the opposite of going on
     ("The fan will stop.", ["The fan will continue to spin because it still has a path to the cell."], True),
     ("The fan keeps spinning.", ["The fan will continue to spin because it still has a path to the cell."], False),

@@ -106,6 +106,9 @@ def test_the_bundled_practice_answer_has_no_contradiction():
     ("q19", "The model states the answer first. Afterwards it explains its reasoning step by step."),
     ("q09", "You first merge BA into W. Training A and B happens on the merged weights."),
     ("q20", "Initially the model revises its draft. It critiques the new version against the principles."),
+    # ranked first in words: "the first thing you do is ...", "you start by ..."
+    ("q11", "The first thing the system does is generate a draft answer. That draft is used to retrieve passages."),
+    ("q19", "You start by stating the final answer. After that the model lays out its reasoning step by step."),
 ])
 def test_a_later_step_ranked_first_in_another_sentence_is_reversed(qid, answer):
     assert "order" in kinds(qid, answer), answer
@@ -117,6 +120,8 @@ def test_a_later_step_ranked_first_in_another_sentence_is_reversed(qid, answer):
     ("q19", "Chain-of-thought asks for the reasoning before the final answer; the first answer token comes last."),
     ("q09", "First you train A and B. You merge BA into W once training is done."),
     ("q20", "First the model critiques its own output against the constitution, then it revises it."),
+    ("q11", "The first thing the system does is retrieve passages. It then generates the answer from them."),
+    ("q19", "You start by asking for the reasoning steps. The final answer comes at the end."),
 ])
 def test_a_step_ranked_first_in_its_right_place_is_not_flagged(qid, answer):
     assert "order" not in kinds(qid, answer), answer

@@ -88,10 +88,32 @@ def _marked_first(reading: Reading, first: int, last: int) -> bool:
         if tokens[k].text in FIRST_MARKS and reading.text[tokens[k].end : tokens[k].end + 1] in (",", ":") \
                 and reading.clause[k] == reading.clause[first]:
             return True  # "the order is: first, train a reward model": "first," ranks its whole clause
+    if _ranked_by_phrase(reading, first):
+        return True
     nxt = last + 1
     if nxt < len(tokens) and tokens[nxt].text in FIRST_MARKS and tokens[nxt].sentence == tokens[last].sentence:
         after = reading.text[tokens[nxt].end : tokens[nxt].end + 2]
         return nxt + 1 == len(tokens) or after[:1] in (",", ";", ".", ":") or tokens[nxt + 1].text in ("then", "and")
+    return False
+
+
+#: Nouns that make "the first ___" a rank of the step the clause goes on to name: "the first thing you do is X".
+_STAGES = frozenset("thing step stage phase part".split())
+_STARTS = frozenset("start starts started begin begins began".split())
+
+
+def _ranked_by_phrase(reading: Reading, first: int) -> bool:
+    """Whether the clause before the mention at ``first`` ranks it first in words: "the first thing you do is
+    train a reward model", "step one is ...", "you start by/with ...", "it begins with ..."."""
+    tokens = reading.tokens
+    for k in range(first - 1, max(-1, first - 10), -1):
+        if tokens[k].sentence != tokens[first].sentence or reading.clause[k] != reading.clause[first]:
+            return False
+        nxt = tokens[k + 1].text
+        if (tokens[k].text == "first" and k and tokens[k - 1].text == "the" and nxt in _STAGES) \
+                or (tokens[k].text == "step" and nxt in ("one", "1")) \
+                or (tokens[k].text in _STARTS and nxt in ("by", "with", "off")):
+            return True
     return False
 
 

@@ -159,10 +159,23 @@ class Reading:
                 return True
         return False
 
+    def _bounded(self, first: int, clause: int) -> bool:
+        """Whether the phrase at ``first`` follows a negated comparison: "D can't do better than guessing one half",
+        "no more than a few steps". The comparison is denied; what it is bounded by is said, not denied."""
+        for t in range(first - 1, max(-1, first - CONTRAST_CLAUSE_REACH - 1), -1):
+            if self.clause[t] != clause:
+                return False
+            if self.tokens[t].text == "than":
+                return any(self.tokens[j].text in NEGATORS and self.clause[j] == clause
+                           for j in range(max(0, t - NEGATION_REACH), t))
+        return False
+
     def negated(self, first: int, last: int, own: frozenset[int] = frozenset()) -> bool:
         """Whether the phrase at tokens first..last is negated: a negator shortly before it (or inside it, not one
         of its own words), a contrast marker right before it, or a disowning word earlier in the sentence."""
         clause, sentence = self.clause[first], self.tokens[first].sentence
+        if self._bounded(first, clause):
+            return False
         count = 0
         for k in range(max(0, first - max(NEGATION_REACH, CONTRAST_CLAUSE_REACH)), last + 1):
             if self.clause[k] != clause or k in own:
@@ -211,6 +224,26 @@ def phrase_tokens(phrase: str) -> tuple[Token, ...]:
     return content or tuple(tokens)
 
 
+def same_phrase_word(expected: Token, seen: Token) -> bool:
+    """A phrase's word: same stem (or a misspelling), but not the agent noun of a verb or the verb of one: the
+    stemmer makes "denoiser" "denoise" and "encoder" "encode", yet "cross-attention inside the denoiser" does
+    not say that cross-attention denoises."""
+    if not same_word(expected, seen):
+        return False
+    return expected.stem != seen.stem or not (_agent_of(expected.text, seen.text) or _agent_of(seen.text, expected.text))
+
+
+@lru_cache(maxsize=65536)
+def _agent_of(noun: str, verb: str) -> bool:
+    """Whether ``noun`` is the agent noun of ``verb`` ("denoiser"/"denoise", "predictor"/"predict",
+    "generators"/"generate"): one stem to the stemmer, a thing and an action to a reader."""
+    noun = noun[:-1] if noun.endswith("s") else noun
+    if len(verb) < 5 or not noun.endswith(("er", "or")) or verb.endswith(("er", "or")):
+        return False
+    base = noun[:-2]
+    return verb in (noun[:-1], base, base + "e") or (verb.endswith("s") and verb[:-1] in (noun[:-1], base, base + "e"))
+
+
 def same_name(expected: Token, seen: Token) -> bool:
     """A subject's name matches its own word, a plural or a one-letter typo, never a word that only shares its
     stem ("generator" is not "generated", "denoiser" not "denoising")."""
@@ -232,7 +265,7 @@ def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
     if not phrase:
         return []
     content, tokens = reading.content, reading.tokens
-    match = same_name if name else same_word
+    match = same_name if name else same_phrase_word
     out = []
     for ci in reading.starts(phrase[0], match):
         ti = content[ci]
