@@ -41,7 +41,7 @@ either whether because since until up down out off again further once own too s
 NEGATIONS = frozenset("""
 not no never none nor neither without cannot cant dont doesnt didnt isnt arent wasnt werent wont
 wouldnt shouldnt hasnt havent hadnt nothing myth misconception wrong false incorrect untrue unlike
-instead rather
+instead rather non
 """.split())
 
 

@@ -62,7 +62,8 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
                  if not subjects.aside[m] or _relative_to(m, first, reading)]
     before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH
               and not reading.restarts(m.last, first, SPEAKERS)  # "the reward model, you have the model generate"
-              and not (opposites and _contrasted_after(m, first, reading, opposites))]
+              and not (opposites and _contrasted_after(m, first, reading, opposites))
+              and not _naming_closed(m, first, reading) and not _listed(m, first, last, subjects, reading)]
     if not before:
         before = _coordinated(in_clause, first, reading)
     # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
@@ -104,6 +105,39 @@ def _coordinated(in_clause: list[Mention], first: int, reading: Reading) -> list
     joined = any(reading.tokens[k].text == "and" and reading.tokens[k + 1].text not in STOPWORDS
                  for k in range(m.last + 1, first))
     return [m] if joined and not reading.restarts(m.last, first, SPEAKERS) else []
+
+
+def _listed(mention: Mention, first: int, last: int, subjects: "Subjects", reading: Reading) -> bool:
+    """Whether the phrase is an item of its own in a list of alternatives: after a comma that follows the
+    subject, and followed by "or"/"and" and another subject ("adapter layers, *learned prefix vectors*, or
+    LoRA": the prefix vectors are not said of the adapters)."""
+    tokens = reading.tokens
+    if not PAUSE.search(reading.text, tokens[mention.last].end, tokens[first].start):
+        return False
+    k = last + 1  # to the end of the phrase's item: "learned prefix *vectors*, or LoRA"
+    while k < min(len(tokens), last + 4) and tokens[k].text not in ("or", "and") \
+            and not PAUSE.search(reading.text, tokens[k - 1].end, tokens[k].start):
+        k += 1
+    if k < len(tokens) and tokens[k].text in ("or", "and") and tokens[k].sentence == tokens[last].sentence:
+        k += 1
+        while k < len(tokens) and tokens[k].text in _ARTICLES:
+            k += 1
+        other = subjects.at.get(k)
+        return other is not None and other is not mention
+    return False
+
+
+def _naming_closed(mention: Mention, first: int, reading: Reading) -> bool:
+    """Whether the subject only names what was described before it, in a clause closed by a comma before the
+    phrase: "ask it to reason step by step, *which is chain-of-thought*, or give it a persona" (the persona is not
+    said of chain-of-thought)."""
+    tokens = reading.tokens
+    k = mention.first - 1
+    while k >= 0 and tokens[k].text in _ARTICLES:
+        k -= 1
+    naming = k >= 1 and ((tokens[k].text in ("is", "are") and tokens[k - 1].text in ("which", "that", "this"))
+                         or tokens[k].text in ("called", "named") or (tokens[k].text == "as" and tokens[k - 1].text == "known"))
+    return naming and bool(PAUSE.search(reading.text, tokens[mention.last].end, tokens[first].start))
 
 
 def _contrasted_after(mention: Mention, first: int, reading: Reading, opposites: Opposites) -> bool:

@@ -159,12 +159,23 @@ def _order_contradictions(facts, reading: Reading) -> dict[int, Contradiction]:
     return found
 
 
+def _written(phrase: str, text: str) -> list[tuple[int, int]]:
+    """Character spans where ``phrase`` is written word for word (any case, any spacing)."""
+    pattern = r"\b" + r"\s+".join(re.escape(w) for w in phrase.split()) + r"\b"
+    return [(m.start(), m.end()) for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+
 def _occurrences(facts, groups: list[int], reading: Reading, opposites: Opposites):
     """Where each fact's phrases occur, as said (holds, denies), flipped (opposite) or in kin words (kin):
     (tokens inside a phrase that holds of each subject group, where each fact's holds occur, the occurrences
     as (first, last, own tokens, fact index, kind, phrase))."""
     def at(phrase: str):
-        return find_all(phrase_tokens(phrase), reading)
+        found = find_all(phrase_tokens(phrase), reading)
+        if len(phrase_tokens(phrase)) == 1 and len(phrase.split()) > 1:
+            # "how much noise" is one content word: said only as written, not wherever "noise" is.
+            spans = _written(phrase, reading.text)
+            found = [f for f in found if any(a <= reading.tokens[f[0]].start < b for a, b in spans)]
+        return found
 
     # Every holds phrase of a subject, where it occurs: a phrase true of the subject it is bound to never
     # counts as a swap or an opposite.
@@ -302,12 +313,13 @@ def _topic(facts: tuple, question: str) -> int | None:
 
 #: Words after which a phrase names what something is compared with or pulled towards, not what it is.
 _RELATIONS = frozenset("towards toward than like unlike against versus vs".split())
-_RELATION_HEADS = frozenset("close closer similar near nearer compared relative equal identical".split())
+_RELATION_HEADS = frozenset("close closer similar near nearer compared relative equal identical equivalent "
+                            "simplifies simplified simplify reduces reduced reduce corresponds amounts".split())
 
 
 def _relation_object(reading: Reading, first: int) -> bool:
     """Whether the phrase at ``first`` is the object of a comparison: "keeps q close to a standard normal",
-    "pulls it towards the prior", "sharper than a VAE". What is said of the subject is the relation; the phrase
+    "pulls it towards the prior", "sharper than a VAE", "a bound that DDPM simplifies to an MSE". What is said of the subject is the relation; the phrase
     names the other thing (no swap)."""
     tokens = reading.tokens
     for k in range(first - 1, max(-1, first - 4), -1):  # up to three words back: "close to a plain ..."

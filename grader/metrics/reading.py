@@ -19,6 +19,7 @@ from grader.text import STOPWORDS, Token, edit_distance_at_most, same_word, toke
 NEGATORS = frozenset("""
 not no never none nor neither without cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
 shouldnt couldnt hasnt havent hadnt aint nothing lack lacks lacking avoid avoids avoided avoiding immune
+non ignore ignores ignored ignoring neglect neglects neglected neglecting fails
 """.split())
 #: Contrast markers: negate a phrase that follows them closely ("top-p, rather than a fixed number, ...").
 #: ("versus" is not one: "fidelity versus coverage" names two sides, it denies neither.)
@@ -288,9 +289,14 @@ def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
                 break
             if len(matched) == 0:
                 break
-        if matched and len(matched) == len(phrase):
+        if matched and len(matched) == len(phrase) and not _at_a_time(tokens, matched[-1]):
             out.append((matched[0], matched[-1], frozenset(matched)))
     return out
+
+
+def _at_a_time(tokens: list[Token], last: int) -> bool:
+    """ "one step at a time" is step after step, not "in one step": the idiom is another phrase."""
+    return [t.text for t in tokens[last + 1 : last + 4]] == ["at", "a", "time"]
 
 
 
