@@ -79,7 +79,8 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
     if after and (not before or after[0].first - last < first - before[-1].last):
         return after[0]
     if before:
-        return before[-1]
+        absolute, noun = _absolute(before[-1], first, subjects, reading)
+        return noun if absolute else before[-1]
     if in_clause:
         return None  # the clause names its subject after the phrase: too loose to judge
     lo = reading.clause_span[clause][0]
@@ -90,6 +91,22 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
         if earlier:
             return Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
     return None
+
+
+def _absolute(mention: Mention, first: int, subjects: Subjects,
+              reading: Reading) -> tuple[bool, Mention | None]:
+    """Whether the phrase describes a noun of its own after "with" (and that noun, if it is a subject): "W + BA
+    *with W frozen*" says "frozen" of W, not of BA (the subject before); "trains A and B with the base weights
+    frozen" says it of the base weights. One to three words stand between "with" and the phrase."""
+    tokens = reading.tokens
+    for k in range(first - 1, max(mention.last, first - 5), -1):
+        if tokens[k].text == "with":
+            between = range(k + 1, first)
+            if not between or all(tokens[j].text in STOPWORDS for j in between) \
+                    or PAUSE.search(reading.text, tokens[k].end, tokens[first].start):
+                return False, None
+            return True, next((subjects.at[j] for j in between if j in subjects.at), None)
+    return False, None
 
 
 def _coordinated(in_clause: list[Mention], first: int, reading: Reading) -> list[Mention]:
