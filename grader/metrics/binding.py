@@ -88,7 +88,7 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
         earlier = [m for m in subjects.by_sentence.get(sentence, ())
                    if m.last < first and first - m.last <= 2 * BIND_REACH
                    and (not subjects.aside[m] or _relative_to(m, first, reading))]
-        if earlier:
+        if earlier and not (opposites and _contrasted_in(earlier[-1], lo, first, reading, opposites)):
             return Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
     return None
 
@@ -155,6 +155,13 @@ def _naming_closed(mention: Mention, first: int, reading: Reading) -> bool:
     naming = k >= 1 and ((tokens[k].text in ("is", "are") and tokens[k - 1].text in ("which", "that", "this"))
                          or tokens[k].text in ("called", "named") or (tokens[k].text == "as" and tokens[k - 1].text == "known"))
     return naming and bool(PAUSE.search(reading.text, tokens[mention.last].end, tokens[first].start))
+
+
+def _contrasted_in(mention: Mention, lo: int, first: int, reading: Reading, opposites: Opposites) -> bool:
+    """Whether the clause opens on the opposite of a word of the subject's name before the phrase: "below one it
+    sharpens, *while above one it* flattens" is not said of "T below one"."""
+    named = reading.tokens[mention.first : mention.last + 1]
+    return any(opposites.are_opposite(reading.tokens[k], t) for k in range(lo, first) for t in named)
 
 
 def _contrasted_after(mention: Mention, first: int, reading: Reading, opposites: Opposites) -> bool:

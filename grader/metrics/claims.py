@@ -91,6 +91,13 @@ def _mentions(facts, groups: list[int], reading: Reading) -> list[Mention]:
     return sorted(kept, key=lambda m: m.first)
 
 
+#: Verbs of the direction families: they do not stand for an adjective ("lower bound" -> "upper bound", not
+#: "increases bound").
+_CHANGE_VERBS = frozenset("""increase increases increased increasing raise raises raised raising rise rises grow
+grows boost boosts decrease decreases decreased decreasing reduce reduces reduced reducing drop drops shrink shrinks
+cut cuts lessen lessens diminish diminishes""".split())
+
+
 @lru_cache(maxsize=16384)
 def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> tuple[tuple[str, str], ...]:
     """The phrase with one word replaced by each of its opposites (``kin``: by each word of its family, "less
@@ -98,9 +105,12 @@ def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> tuple[tup
     tokens = phrase_tokens(phrase)
     out = []
     for k, token in enumerate(tokens):
+        describes = not kin and k + 1 < len(tokens) and token.text not in _CHANGE_VERBS  # "lower bound"
         for word in (opposites.kin(token) if kin else opposites.of(token)):
             if word in STOPWORDS:
                 continue  # matched without it, "same bound" would be "bound": the flip would not be there
+            if describes and word in _CHANGE_VERBS:
+                continue  # "increases the likelihood bound" is no "upper bound": a verb for an adjective
             words = [t.text for t in tokens]
             words[k] = word
             out.append((" ".join(words), word))
@@ -217,6 +227,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if named_at[0] is not None and (named_at[0] is named_at[1] or not set(range(named_at[0].first,
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
+        if kind in ("opposite", "denies") and _sign_flipped(reading, first, last, own):
+            continue  # "minimise *minus* log D(G(z))" maximises log D(G(z)): two flips
         subject = bind(first, last, subjects, reading, opposites)
         negated = reading.negated(first, last, own)
         if subject is None and kind in ("holds", "kin") and negated:
@@ -258,6 +270,12 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         said = reading.text[reading.tokens[first].start : reading.tokens[last].end]
         found[key] = Contradiction(verdict, fact.claim, named, said, text, start, end)
     return found
+
+
+def _sign_flipped(reading: Reading, first: int, last: int, own: frozenset[int]) -> bool:
+    """Whether a sign word inside the matched phrase flips it back: "minimise the negative log-likelihood" is
+    "maximise the likelihood", "minimise minus log D" is "maximise log D"."""
+    return any(reading.tokens[k].text in ("minus", "negative", "neg") for k in range(first, last + 1) if k not in own)
 
 
 #: Timing words: "not after generating the answer" negates when, not what.

@@ -26,6 +26,8 @@ non ignore ignores ignored ignoring neglect neglects neglected neglecting fails
 CONTRASTIVE = frozenset("instead rather unlike than opposed".split())
 #: Words that disown a whole sentence: "It is a myth that LoRA adds latency."
 DISOWNING = frozenset("myth misconception misconceptions wrong false incorrect untrue mistake mistaken".split())
+#: Words that deny the claim they close: "putting the whole corpus into the context is *impossible*".
+INFEASIBLE = frozenset("impossible infeasible impractical unrealistic".split())
 #: Words that start a new clause (negation never reaches across them).
 CLAUSE_BREAKS = frozenset("while whereas whilst but however although though so because since therefore thus hence".split())
 #: ... and, after a comma, these too.
@@ -42,6 +44,10 @@ _REMOVING = frozenset("remove removes removed removing eliminate eliminates elim
                       "obviated avoid avoids avoiding".split())
 _REPLACING = frozenset("replace replaces replaced replacing".split())
 _NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten hundred thousand".split())
+#: Words that open a condition: a negation before them does not reach into it.
+_CONDITIONS = frozenset("if unless whether".split())
+#: Auxiliaries and modals: after "and" they start a predicate of its own.
+_AUXILIARIES = frozenset("can could will would may might must should is are was were has have had does do".split())
 #: How many words before a phrase a negator still negates it, and a contrast marker.
 NEGATION_REACH = 4
 #: How far after "than", "unlike", "instead of" ... the compared thing may reach.
@@ -160,6 +166,17 @@ class Reading:
                 return True
         return False
 
+    def _scope_ends(self, k: int, first: int) -> bool:
+        """Whether the negation at k ends before ``first``: at a condition ("does not help *if* retrieval returns
+        the wrong document") or at "and" with a verb of its own ("no likelihood *and can* mode-collapse")."""
+        tokens = self.tokens
+        for j in range(k + 1, first):
+            if tokens[j].text in _CONDITIONS:
+                return True
+            if tokens[j].text == "and" and j + 1 < first and tokens[j + 1].text in _AUXILIARIES:
+                return True
+        return False
+
     def _bounded(self, first: int, clause: int) -> bool:
         """Whether the phrase at ``first`` follows a negated comparison: "D can't do better than guessing one half",
         "no more than a few steps". The comparison is denied; what it is bounded by is said, not denied."""
@@ -184,7 +201,7 @@ class Reading:
             word = self.tokens[k].text
             if (word in NEGATORS or (word == "need" and self._need_removed(k)) or self._replaced(k, first)) \
                     and first - k <= NEGATION_REACH and not _item_after(self, k, first) \
-                    and not self.restarts(k, first, RESTARTS):
+                    and not self.restarts(k, first, RESTARTS) and not self._scope_ends(k, first):
                 count += 1
             elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
                 return True
@@ -325,9 +342,11 @@ def match_terms(groups: tuple[tuple[str, ...], ...], answer: str, reading: Readi
         own = frozenset().union(*(h[2] for h in chosen))
         lo = reading.clause_span[clause][0]
         # A negation anywhere in the clause before the last matched term cancels it ("RAG does not retrain").
+        hi = reading.clause_span[clause][1]
         if reading.negated(max(lo, first), last, own) or any(
-                reading.tokens[k].text in NEGATORS for k in range(lo, last) if k not in own):
-            continue
+                reading.tokens[k].text in NEGATORS for k in range(lo, last) if k not in own) \
+                or any(reading.tokens[k].text in INFEASIBLE for k in range(last + 1, hi + 1)):
+            continue  # ... and so does a word after it that denies it ("... is impossible")
         text, start, end = reading.clause_text(first)
         return TermMatch(text, start, end)
     return None
