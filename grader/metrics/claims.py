@@ -23,7 +23,8 @@ from functools import lru_cache
 
 from grader.metrics.binding import Mention, Subjects, bind, second_predicate, used_as_verb
 from grader.metrics.opposites import Opposites
-from grader.metrics.reading import NEGATION_REACH, NEGATORS, PAUSE, STOPWORDS, Reading, find_all, phrase_tokens
+from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, STOPWORDS, Reading, find_all, find_phrase,
+                                    phrase_tokens)
 
 # --------------------------------------------------------------------------- results
 
@@ -180,7 +181,7 @@ def _occurrences(facts, groups: list[int], reading: Reading, opposites: Opposite
     (tokens inside a phrase that holds of each subject group, where each fact's holds occur, the occurrences
     as (first, last, own tokens, fact index, kind, phrase))."""
     def at(phrase: str):
-        found = find_all(phrase_tokens(phrase), reading)
+        found = find_phrase(phrase, reading)
         if len(phrase_tokens(phrase)) == 1 and len(phrase.split()) > 1:
             # "how much noise" is one content word: said only as written, not wherever "noise" is.
             spans = _written(phrase, reading.text)

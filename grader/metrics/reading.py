@@ -311,6 +311,17 @@ def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
     return out
 
 
+def find_phrase(phrase: str, reading: Reading) -> list[tuple[int, int, frozenset[int]]]:
+    """``find_all`` for a phrase as written: its words joined by "and"/"or" in the answer are listed, not related,
+    unless the phrase lists them too ("image features as queries *and* text embeddings" is not "queries from
+    the text"; "mean and covariance" is itself a list)."""
+    hits = find_all(phrase_tokens(phrase), reading)
+    if re.search(r"\b(?:and|or)\b", phrase):
+        return hits
+    return [h for h in hits if not any(reading.tokens[k].text in ("and", "or") for k in range(h[0], h[1] + 1)
+                                       if k not in h[2])]
+
+
 def _at_a_time(tokens: list[Token], last: int) -> bool:
     """ "one step at a time" is step after step, not "in one step": the idiom is another phrase."""
     return [t.text for t in tokens[last + 1 : last + 4]] == ["at", "a", "time"]
@@ -331,7 +342,7 @@ def match_terms(groups: tuple[tuple[str, ...], ...], answer: str, reading: Readi
     reading = reading or Reading.of(answer)
     per_group = []
     for group in groups:
-        hits = [h for alt in group for h in find_all(phrase_tokens(alt), reading)]
+        hits = [h for alt in group for h in find_phrase(alt, reading)]
         if not hits:
             return None
         per_group.append(hits)
