@@ -228,8 +228,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if named_at[0] is not None and (named_at[0] is named_at[1] or not set(range(named_at[0].first,
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
-        if kind in ("opposite", "denies") and _sign_flipped(reading, first, last, own):
-            continue  # "minimise *minus* log D(G(z))" maximises log D(G(z)): two flips
+        if kind in ("opposite", "denies") and (_sign_flipped(reading, first, last, own) or _analogy(reading, first)):
+            continue  # "minimise *minus* log D(G(z))" maximises log D(G(z)): two flips; "behaves *like* a ..."
         subject = bind(first, last, subjects, reading, opposites)
         negated = reading.negated(first, last, own)
         if subject is None and kind in ("holds", "kin") and negated:
@@ -271,6 +271,14 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         said = reading.text[reading.tokens[first].start : reading.tokens[last].end]
         found[key] = Contradiction(verdict, fact.claim, named, said, text, start, end)
     return found
+
+
+def _analogy(reading: Reading, first: int) -> bool:
+    """Whether the phrase is what something is likened to ("the difference behaves *like* an implicit classifier
+    gradient"): an analogy, not a claim that it is one."""
+    tokens = reading.tokens
+    return any(tokens[k].text in ("like", "akin", "resembles", "resembling", "mimics")
+               for k in range(max(0, first - 3), first) if reading.clause[k] == reading.clause[first])
 
 
 def _sign_flipped(reading: Reading, first: int, last: int, own: frozenset[int]) -> bool:

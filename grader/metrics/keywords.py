@@ -144,7 +144,27 @@ def _negated(tokens: list[Token], first: int, last: int) -> bool:
         return True
     # "It is a myth that ...", "Wrong: ..." anywhere earlier in the sentence negates the claim.
     strong = {"myth", "misconception", "false", "wrong", "incorrect", "untrue"}
-    return any(t.text in strong for t in tokens[:first] if t.sentence == sentence)
+    if any(t.text in strong for t in tokens[:first] if t.sentence == sentence):
+        return True
+    return _reported(tokens, first)
+
+
+def _reported(tokens: list[Token], first: int) -> bool:
+    """A belief reported to be corrected: "people often think LoRA adds latency, but ..." (as
+    ``reading.Reading._reported``, on the plain token list the rubric matcher keeps)."""
+    from grader.metrics.reading import _BELIEVERS, _BELIEVING, CLAUSE_BREAKS
+
+    sentence = tokens[first].sentence
+    for k in range(first - 1, -1, -1):
+        if tokens[k].sentence != sentence or tokens[k].text in CLAUSE_BREAKS:
+            return False
+        if tokens[k].text == "tempting":
+            return True
+        if tokens[k].text in _BELIEVING:
+            before = {tokens[j].text for j in range(max(0, k - 3), k) if tokens[j].sentence == sentence}
+            if before & _BELIEVERS or before & {"might", "may", "would", "could"}:
+                return True
+    return False
 
 
 def _match_concept(concept: Concept, text: str, content: _Index,

@@ -19,7 +19,7 @@ from grader.text import STOPWORDS, Token, edit_distance_at_most, same_word, toke
 NEGATORS = frozenset("""
 not no never none nor neither without cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
 shouldnt couldnt hasnt havent hadnt aint nothing lack lacks lacking avoid avoids avoided avoiding immune
-non ignore ignores ignored ignoring neglect neglects neglected neglecting fails
+non ignore ignores ignored ignoring neglect neglects neglected neglecting fails nobody nobodys nothings
 """.split())
 #: Contrast markers: negate a phrase that follows them closely ("top-p, rather than a fixed number, ...").
 #: ("versus" is not one: "fidelity versus coverage" names two sides, it denies neither.)
@@ -44,6 +44,11 @@ _REMOVING = frozenset("remove removes removed removing eliminate eliminates elim
                       "obviated avoid avoids avoiding".split())
 _REPLACING = frozenset("replace replaces replaced replacing".split())
 _NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten hundred thousand".split())
+#: Who holds a belief that an answer reports in order to correct it ("people often think ...").
+_BELIEVERS = frozenset("people many some most beginners newcomers folks everyone somebody someone one you they "
+                       "candidates students".split())
+_BELIEVING = frozenset("think thinks thought assume assumes assumed believe believes believed expect expects "
+                       "imagine imagines claim claims say says".split())
 #: Words that open a condition: a negation before them does not reach into it.
 _CONDITIONS = frozenset("if unless whether".split())
 #: Auxiliaries and modals: after "and" they start a predicate of its own.
@@ -166,6 +171,21 @@ class Reading:
                 return True
         return False
 
+    def _reported(self, first: int) -> bool:
+        """Whether the phrase is someone else's belief, reported to be corrected: "people often think (that) LoRA
+        adds latency, but ...", "you might assume ...", "it is tempting to say ...". The clause is not claimed."""
+        tokens, clause = self.tokens, self.clause[first]
+        for k in range(first - 1, -1, -1):
+            if self.clause[k] != clause or any(ch in self.text[tokens[k].end : tokens[k + 1].start] for ch in ":;"):
+                return False  # "the opposite of what people expect: raising w ..." asserts what follows the colon
+            if tokens[k].text == "tempting":
+                return True
+            if tokens[k].text in _BELIEVING and k:
+                before = {tokens[j].text for j in range(max(0, k - 3), k) if self.clause[j] == clause}
+                if before & _BELIEVERS or before & {"might", "may", "would", "could"}:
+                    return True
+        return False
+
     def _scope_ends(self, k: int, first: int) -> bool:
         """Whether the negation at k ends before ``first``: at a condition ("does not help *if* retrieval returns
         the wrong document") or at "and" with a verb of its own ("no likelihood *and can* mode-collapse")."""
@@ -212,9 +232,12 @@ class Reading:
             count += 1
         if count % 2 == 1:
             return True
+        if self._reported(first):
+            return True
         k = first - 1  # back to the start of the sentence only: linear in the sentence, not the answer
         while k >= 0 and self.tokens[k].sentence == sentence:
-            if self.tokens[k].text in DISOWNING:
+            # ... not an adjective before its noun: "fluent yet *wrong chains*", "the wrong document"
+            if self.tokens[k].text in DISOWNING and not (k + 1 < first and self.tokens[k + 1].text not in STOPWORDS):
                 return True
             k -= 1
         return False
