@@ -155,7 +155,8 @@ def _naming_closed(mention: Mention, first: int, reading: Reading) -> bool:
     while k >= 0 and tokens[k].text in _ARTICLES:
         k -= 1
     naming = k >= 1 and ((tokens[k].text in ("is", "are") and tokens[k - 1].text in ("which", "that", "this"))
-                         or tokens[k].text in ("called", "named") or (tokens[k].text == "as" and tokens[k - 1].text == "known"))
+                         or tokens[k].text in ("called", "named")
+                         or (tokens[k].text == "as" and tokens[k - 1].text == "known"))
     return naming and bool(PAUSE.search(reading.text, tokens[mention.last].end, tokens[first].start))
 
 

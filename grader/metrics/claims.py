@@ -346,8 +346,8 @@ _RELATION_HEADS = frozenset("close closer similar near nearer compared relative 
 
 def _relation_object(reading: Reading, first: int) -> bool:
     """Whether the phrase at ``first`` is the object of a comparison: "keeps q close to a standard normal",
-    "pulls it towards the prior", "sharper than a VAE", "a bound that DDPM simplifies to an MSE". What is said of the subject is the relation; the phrase
-    names the other thing (no swap)."""
+    "pulls it towards the prior", "sharper than a VAE", "a bound that DDPM simplifies to an MSE". What is said of
+    the subject is the relation; the phrase names the other thing (no swap)."""
     tokens = reading.tokens
     for k in range(first - 1, max(-1, first - 4), -1):  # up to three words back: "close to a plain ..."
         if tokens[k].sentence != tokens[first].sentence or reading.clause[k] != reading.clause[first]:

@@ -150,21 +150,13 @@ def _negated(tokens: list[Token], first: int, last: int) -> bool:
 
 
 def _reported(tokens: list[Token], first: int) -> bool:
-    """A belief reported to be corrected: "people often think LoRA adds latency, but ..." (as
-    ``reading.Reading._reported``, on the plain token list the rubric matcher keeps)."""
-    from grader.metrics.reading import _BELIEVERS, _BELIEVING, CLAUSE_BREAKS
+    """A belief reported to be corrected ("people often think LoRA adds latency, but ..."), on the plain token
+    list the rubric matcher keeps: within the sentence, up to a clause break."""
+    from grader.metrics.reading import CLAUSE_BREAKS, reported
 
     sentence = tokens[first].sentence
-    for k in range(first - 1, -1, -1):
-        if tokens[k].sentence != sentence or tokens[k].text in CLAUSE_BREAKS:
-            return False
-        if tokens[k].text == "tempting":
-            return True
-        if tokens[k].text in _BELIEVING:
-            before = {tokens[j].text for j in range(max(0, k - 3), k) if tokens[j].sentence == sentence}
-            if before & _BELIEVERS or before & {"might", "may", "would", "could"}:
-                return True
-    return False
+    return reported(tokens, first, stop=lambda k: tokens[k].sentence != sentence or tokens[k].text in CLAUSE_BREAKS,
+                    same=lambda j: tokens[j].sentence == sentence)
 
 
 def _match_concept(concept: Concept, text: str, content: _Index,

@@ -172,19 +172,13 @@ class Reading:
         return False
 
     def _reported(self, first: int) -> bool:
-        """Whether the phrase is someone else's belief, reported to be corrected: "people often think (that) LoRA
-        adds latency, but ...", "you might assume ...", "it is tempting to say ...". The clause is not claimed."""
+        """Whether the phrase is someone else's belief, reported to be corrected (``reported``), within its clause
+        and up to a colon: "the opposite of what people expect: raising w ..." asserts what follows the colon."""
         tokens, clause = self.tokens, self.clause[first]
-        for k in range(first - 1, -1, -1):
-            if self.clause[k] != clause or any(ch in self.text[tokens[k].end : tokens[k + 1].start] for ch in ":;"):
-                return False  # "the opposite of what people expect: raising w ..." asserts what follows the colon
-            if tokens[k].text == "tempting":
-                return True
-            if tokens[k].text in _BELIEVING and k:
-                before = {tokens[j].text for j in range(max(0, k - 3), k) if self.clause[j] == clause}
-                if before & _BELIEVERS or before & {"might", "may", "would", "could"}:
-                    return True
-        return False
+        return reported(tokens, first,
+                        stop=lambda k: self.clause[k] != clause
+                        or any(ch in self.text[tokens[k].end : tokens[k + 1].start] for ch in ":;"),
+                        same=lambda j: self.clause[j] == clause)
 
     def _scope_ends(self, k: int, first: int) -> bool:
         """Whether the negation at k ends before ``first``: at a condition ("does not help *if* retrieval returns
@@ -263,6 +257,22 @@ def phrase_tokens(phrase: str) -> tuple[Token, ...]:
     tokens = tokenize(phrase)
     content = tuple(t for t in tokens if t.text not in STOPWORDS or t.text in NEGATORS)
     return content or tuple(tokens)
+
+
+def reported(tokens: list[Token], first: int, stop, same) -> bool:
+    """Whether the phrase at ``first`` is someone else's belief, reported to be corrected: "people often think
+    (that) LoRA adds latency, but ...", "you might assume ...", "it is tempting to say ...". ``stop(k)``: the
+    belief's scope ends before token k; ``same(j)``: token j is in the phrase's scope (a clause, a sentence)."""
+    for k in range(first - 1, -1, -1):
+        if stop(k):
+            return False
+        if tokens[k].text == "tempting":
+            return True
+        if tokens[k].text in _BELIEVING and k:
+            before = {tokens[j].text for j in range(max(0, k - 3), k) if same(j)}
+            if before & _BELIEVERS or before & {"might", "may", "would", "could"}:
+                return True
+    return False
 
 
 def same_phrase_word(expected: Token, seen: Token) -> bool:

@@ -114,8 +114,8 @@ def _compared_with(reading: Reading, lo: int, hi: int) -> list[Token]:
 def _negations(reading: Reading, lo: int, hi: int, asks_yes_no: bool = False,
                opposites: Opposites | None = None) -> int:
     """Negators in tokens lo..hi. A verdict that opens a sentence ("No, string is an insulator") answers the
-    question; it does not negate the claim after it ("zero" before a noun does). Nor does a correction that names the other side ("the
-    pitch is higher, not lower"): it denies the opposite, which is to say the claim."""
+    question; it does not negate the claim after it ("zero" before a noun does). Nor does a correction that
+    names the other side ("the pitch is higher, not lower"): it denies the opposite, which is to say the claim."""
     return sum(1 for k in range(lo, hi)
                if (reading.tokens[k].text in NEGATORS or _zero(reading, k, hi))
                and not _is_verdict(reading, k, asks_yes_no)
