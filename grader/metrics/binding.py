@@ -91,8 +91,32 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
                    if m.last < first and first - m.last <= 2 * BIND_REACH
                    and (not subjects.aside[m] or _relative_to(m, first, reading))]
         if earlier and not (opposites and _contrasted_in(earlier[-1], lo, first, reading, opposites)):
-            return Mention(earlier[-1].group, earlier[-1].first, earlier[-1].last, carried=True)
+            carried = _antecedent(earlier, lo, first, reading)
+            return Mention(carried.group, carried.first, carried.last, carried=True)
     return None
+
+
+#: Words that may come before a clause's subject: "and the ELBO ...", "so, um, the decoder ...".
+_BEFORE_SUBJECT = frozenset("a an the this that these those its their our your and but so then also um uh well now "
+                            "both".split())
+#: Words that join a clause whose pronoun keeps the earlier subject ("..., and, um, it is ...").
+_COORDINATION = frozenset("and but yet um uh well also".split())
+
+
+def _antecedent(earlier: list[Mention], lo: int, first: int, reading: Reading) -> Mention:
+    """What a pronoun stands for: in a clause joined by "and" or "but", the subject of an earlier clause, as a
+    reader takes it (the subject stays the topic: "The ELBO is reconstruction minus the KL, and *it* is a lower
+    bound" is about the ELBO, not the KL); else the last subject named ("a KL penalty keeps the policy near the
+    SFT model *so it* doesn't drift": the policy)."""
+    opening = [reading.tokens[k].text for k in range(lo, first)]
+    pronoun = next((k for k, w in enumerate(opening) if w in PRONOUNS), None)
+    if pronoun is None or not opening[:pronoun] or not set(opening[:pronoun]) <= _COORDINATION:
+        return earlier[-1]
+    for m in reversed(earlier):
+        start = reading.clause_span[reading.clause[m.first]][0]
+        if all(reading.tokens[k].text in _BEFORE_SUBJECT for k in range(start, m.first)):
+            return m
+    return earlier[-1]
 
 
 def _absolute(mention: Mention, first: int, subjects: Subjects,
