@@ -93,6 +93,25 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
         if earlier and not (opposites and _contrasted_in(earlier[-1], lo, first, reading, opposites)):
             carried = _antecedent(earlier, lo, first, reading)
             return Mention(carried.group, carried.first, carried.last, carried=True)
+        if not earlier and reading.tokens[lo].text in ("it", "they") and (
+                lo == 0 or reading.tokens[lo - 1].sentence != sentence):
+            previous = _sentence_subject(subjects.by_sentence.get(sentence - 1, ()), reading)
+            if previous is not None:
+                return Mention(previous.group, previous.first, previous.last, carried=True)
+    return None
+
+
+def _sentence_subject(mentions, reading: Reading) -> Mention | None:
+    """The subject of a sentence: a subject named at the start of its first clause ("The ELBO is ..."). A
+    sentence opening with "It" or "They" carries it on ("The ELBO is reconstruction minus the KL. It is a lower
+    bound.")."""
+    if not mentions:
+        return None
+    m = mentions[0]
+    start = reading.clause_span[reading.clause[m.first]][0]
+    sentence_start = start == 0 or reading.tokens[start - 1].sentence != reading.tokens[m.first].sentence
+    if sentence_start and all(reading.tokens[k].text in _BEFORE_SUBJECT for k in range(start, m.first)):
+        return m
     return None
 
 
