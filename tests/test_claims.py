@@ -301,6 +301,11 @@ def test_a_negation_runs_over_a_list_of_bare_items():
 @pytest.mark.parametrize("qid, text", [
     ("q19", "The model does not write out any intermediate steps; it simply answers faster."),
     ("q17", "The method does not extrapolate at all; it just uses the prompt."),
+    # "Constitutional AI" names the topic, not the constitution inside it; RLHF is named later, in its own clause
+    ("q20", "Constitutional AI trains the model on its own revisions. No reinforcement learning is used at any "
+            "stage, which is why it is cheaper than RLHF."),
+    ("q20", "Constitutional AI trains the model on its own revisions. There is no reinforcement learning "
+            "involved; the principles replace the human labels of RLHF."),
 ])
 def test_a_sentence_that_names_no_subject_is_about_the_question_s_topic(qid, text):
     """No subject named: what it negates of the topic's own facts is a negation of the topic."""
@@ -311,6 +316,9 @@ def test_a_sentence_that_names_no_subject_is_about_the_question_s_topic(qid, tex
     ("q19", "Before the final answer it writes out intermediate steps, not after it."),  # negates when, not what
     ("q17", "It trains one network without a separate classifier, combines conditional and unconditional "
             "predictions at sampling time."),  # the negator stays in its list item
+    # an answer that names no subject of the question may be about another topic altogether
+    ("q20", "It replaces classifier guidance, which needed a separate classifier."),
+    ("q17", "Guidance replaces the older approach, which needed a separate classifier."),
 ])
 def test_a_topic_sentence_without_a_negated_fact_is_not_flagged(qid, text):
     assert flags(qid, text) == [], text

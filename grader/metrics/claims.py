@@ -316,13 +316,23 @@ def _topic_default(group: int, topic: int | None, first: int, subjects: Subjects
 def _topic_denied(group: int, topic: int | None, first: int, subjects: Subjects,
                   reading: Reading) -> Mention | None:
     """A sentence that names no subject at all is about the question's topic: what its own facts deny, said
-    plainly there, is said of it ("What is prompt engineering?" ... "the examples trigger a gradient update")."""
-    return Mention(topic, -1, -1, carried=True) if _about_topic(group, topic, first, subjects, reading) else None
+    plainly there, is said of it ("What is prompt engineering?" ... "the examples trigger a gradient update"), in
+    an answer that names some subject of the question: one that names none may be about another topic altogether
+    ("It replaces classifier guidance, which needed a separate classifier", in answer to "What is Constitutional
+    AI?")."""
+    about = subjects.all and _about_topic(group, topic, first, subjects, reading)
+    return Mention(topic, -1, -1, carried=True) if about else None
 
 
 def _about_topic(group: int, topic: int | None, first: int, subjects: Subjects, reading: Reading) -> bool:
-    """Whether a phrase of the topic's own facts stands in a sentence that names no subject at all."""
-    return topic is not None and group == topic and not subjects.by_sentence.get(reading.tokens[first].sentence)
+    """Whether a phrase of the topic's own facts stands in a sentence that names no subject before it or in its
+    clause ("There is no reinforcement learning involved; it is purely supervised, which makes it cheaper than
+    RLHF" is about the topic: RLHF comes later, in a clause of its own)."""
+    if topic is None or group != topic:
+        return False
+    clause = reading.clause[first]
+    return not any(m.first < first or reading.clause[m.first] == clause
+                   for m in subjects.by_sentence.get(reading.tokens[first].sentence, ()))
 
 
 @lru_cache(maxsize=256)
@@ -334,7 +344,11 @@ def _topic(facts: tuple, question: str) -> int | None:
         return None
     groups = _subject_groups(facts)
     r = Reading.of(question)
-    named = {g for fact, g in zip(facts, groups) if any(find_all(phrase_tokens(n), r, gap=0) for n in fact.subject)}
+    spans = [(first, last, g) for fact, g in zip(facts, groups) for n in fact.subject
+             for first, last, _ in find_all(phrase_tokens(n), r, gap=0)]
+    # A name inside a longer one is part of it: "Constitutional AI" names Constitutional AI, not the constitution.
+    named = {g for first, last, g in spans
+             if not any(a <= first and last <= b and (a, b) != (first, last) for a, b, _ in spans)}
     return named.pop() if len(named) == 1 else None
 
 
