@@ -65,6 +65,20 @@ def test_wrong_sentences_are_flagged_and_every_kind_is_caught():
 
 
 @pytest.mark.parametrize("qid, text, kind", [
+    # "it" after "and" is the earlier clause's subject (top-p), not the last thing named (the temperature)
+    ("q13", "Top-p sorts the tokens by probability and keeps those above the temperature cutoff, and it keeps a "
+            "fixed number of tokens.", "opposite"),
+    # a sentence opening with "It" carries the previous sentence's subject
+    ("q08", "Full fine-tuning is expensive for a large model. It updates only a small number of parameters.",
+     "opposite"),
+    # a component's property the reference states ("learned codebook") is a fact about that component
+    ("q18", "The codebook is not learned; it stays a set of random vectors chosen at the start.", "negation"),
+])
+def test_a_contradiction_reaches_its_subject(qid, text, kind):
+    assert kind in flags(qid, text), text
+
+
+@pytest.mark.parametrize("qid, text, kind", [
     ("q01", "Generative models learn only the decision boundary between classes.", "swap"),
     ("q13", "Top-p keeps a fixed number of candidates, no matter how the probability is spread.", "opposite"),
     ("q04", "The ELBO is an upper bound on the log-likelihood, so we train by minimising it.", "opposite"),

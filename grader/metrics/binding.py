@@ -75,7 +75,8 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
     # A verb's object right after it ("minimise the ELBO", "learns the update BA") is what it is said of,
     # when it is closer than the subject before it.
     after = [m for m in in_clause if m.first > last and m.first - last <= OBJECT_REACH
-             and not any(ch in reading.text[reading.tokens[last].end : reading.tokens[m.first].start] for ch in ",;:()")
+             # "reconstruction + codebook + commitment losses": items of a list, not a verb and its object
+             and not any(ch in reading.text[reading.tokens[last].end : reading.tokens[m.first].start] for ch in ",;:()+&/")
              # "... give an exact likelihood and GANs don't": a subject after "and" starts a claim of its own
              and not any(reading.tokens[k].text in ("and", "or", "but") for k in range(last + 1, m.first))]
     if after and (not before or after[0].first - last < first - before[-1].last):
