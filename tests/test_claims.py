@@ -78,6 +78,16 @@ def test_a_contradiction_reaches_its_subject(qid, text, kind):
     assert kind in flags(qid, text), text
 
 
+@pytest.mark.parametrize("text, wrong", [
+    ("Setting the temperature higher helps too, since the model is less confident.", True),
+    ("Lowering the temperature reduces hallucination, while raising it makes unlikely tokens more likely.", False),
+    ("A higher temperature increases randomness, so lowering it helps reduce hallucination.", False),
+])
+def test_a_wrong_remedy_is_a_pitfall_in_any_words(text, wrong):
+    """q12's "higher temperature reduces hallucination" as its terms say it: raising it, said to help."""
+    assert ("pitfall" in flags("q12", text)) is wrong, text
+
+
 @pytest.mark.parametrize("qid, text, kind", [
     ("q01", "Generative models learn only the decision boundary between classes.", "swap"),
     ("q13", "Top-p keeps a fixed number of candidates, no matter how the probability is spread.", "opposite"),
