@@ -343,6 +343,11 @@ def test_a_sentence_that_names_no_subject_is_about_the_question_s_topic(qid, tex
     # an answer that names no subject of the question may be about another topic altogether
     ("q20", "It replaces classifier guidance, which needed a separate classifier."),
     ("q17", "Guidance replaces the older approach, which needed a separate classifier."),
+    # a clause about another thing ("the older method", "previous approaches") is not about the topic
+    ("q17", "Classifier-free guidance mixes conditional and unconditional predictions; it is simpler because the "
+            "older method needed a separate classifier."),
+    ("q17", "Classifier-free guidance mixes conditional and unconditional predictions. Previous approaches needed "
+            "a separate classifier."),
 ])
 def test_a_topic_sentence_without_a_negated_fact_is_not_flagged(qid, text):
     assert flags(qid, text) == [], text

@@ -297,7 +297,7 @@ def _topic_default(group: int, topic: int | None, first: int, subjects: Subjects
     database or embeddings are needed"): what holds of the topic, said under a negation, counts. Only the
     topic's own facts and only negations: a denied or flipped word in such a sentence ("diversity" in a
     sentence about fixes for mode collapse) is as often about something else; never a swap (the mention is
-    carried); never in a sentence that names some other subject, which may be what it describes."""
+    carried); never after some other subject named in the sentence, which may be what it describes."""
     if not _about_topic(group, topic, first, subjects, reading):
         return None
     # With no subject to anchor it, the negator must be in the phrase's own list item: "handles updates without
@@ -331,8 +331,16 @@ def _about_topic(group: int, topic: int | None, first: int, subjects: Subjects, 
     if topic is None or group != topic:
         return False
     clause = reading.clause[first]
+    lo = reading.clause_span[clause][0]
+    if any(reading.tokens[k].text in _OTHER_THING for k in range(lo, first)):
+        return False  # "because the older method needed a separate classifier": about that other thing
     return not any(m.first < first or reading.clause[m.first] == clause
                    for m in subjects.by_sentence.get(reading.tokens[first].sentence, ()))
+
+
+#: Words that point at something other than the topic: "the older method", "previous approaches".
+_OTHER_THING = frozenset("older old previous earlier prior other others traditional conventional alternative "
+                         "former predecessor predecessors".split())
 
 
 @lru_cache(maxsize=256)
