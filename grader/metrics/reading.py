@@ -50,6 +50,10 @@ _BELIEVERS = frozenset("people many some most beginners newcomers folks everyone
 _BELIEVING = frozenset("think thinks thought assume assumes assumed believe believes believed expect expects "
                        "imagine imagines claim claims say says".split())
 #: Words that open a condition: a negation before them does not reach into it.
+#: Verbs that act on what follows them: negated, they deny the act, not the thing ("D cannot penalize a lack of
+#: variety", "the loss does not fix the blur"). Stems, so every form counts.
+_ACTING_ON = frozenset(t.stem for t in tokenize("penalize penalise punish detect notice spot fix solve address "
+                                                  "prevent avoid correct"))
 _CONDITIONS = frozenset("if unless whether".split())
 #: Auxiliaries and modals: after "and" they start a predicate of its own.
 _AUXILIARIES = frozenset("can could will would may might must should is are was were has have had does do".split())
@@ -182,10 +186,11 @@ class Reading:
 
     def _scope_ends(self, k: int, first: int) -> bool:
         """Whether the negation at k ends before ``first``: at a condition ("does not help *if* retrieval returns
-        the wrong document") or at "and" with a verb of its own ("no likelihood *and can* mode-collapse")."""
+        the wrong document"), at "and" with a verb of its own ("no likelihood *and can* mode-collapse"), or at a
+        verb that acts on the phrase ("cannot *penalize* a lack of variety": the lack is there, unpunished)."""
         tokens = self.tokens
         for j in range(k + 1, first):
-            if tokens[j].text in _CONDITIONS:
+            if tokens[j].text in _CONDITIONS or tokens[j].stem in _ACTING_ON:
                 return True
             if tokens[j].text == "and" and j + 1 < first and tokens[j + 1].text in _AUXILIARIES:
                 return True
