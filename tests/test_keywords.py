@@ -90,6 +90,15 @@ def test_pitfalls_respect_negation(answer, fires):
         assert result.pitfalls[0].pitfall == "latency"
 
 
+@pytest.mark.parametrize("answer,fires", [
+    ("It generates the whole sequence at once.", True),
+    ("It generates the whole sequence one token at a time.", False),  # "at once" is part of the claim
+])
+def test_a_pattern_s_short_words_are_part_of_it(answer, fires):
+    at_once = Pitfall("at once", ("generates the whole sequence at once",), 0.2, "One token per step.")
+    assert bool(score_keywords(rubric(Concept("tokens", 1, ("token",)), pitfalls=(at_once,)), answer).pitfalls) is fires
+
+
 def test_pitfall_penalty_reduces_coverage_not_below_zero():
     r = rubric(Concept("merge", 1, ("merge",)), pitfalls=(LATENCY,))
     assert score_keywords(r, "we merge, but LoRA adds latency").coverage == pytest.approx(0.8)

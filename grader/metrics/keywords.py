@@ -73,6 +73,17 @@ def _phrase_tokens(phrase: str) -> tuple[Token, ...]:
     return content or tuple(tokens)
 
 
+#: Words a pitfall pattern may leave out of the answer's wording ("the" discriminator, "a" filter).
+_ARTICLES = frozenset("a an the".split())
+
+
+@lru_cache(maxsize=8192)
+def _pattern_tokens(pattern: str) -> tuple[Token, ...]:
+    """A pitfall pattern's words, short ones included: "generates the whole sequence *at once*" must not match
+    "generates the whole sequence one token at a time", as its content words alone would."""
+    return tuple(t for t in tokenize(pattern) if t.text not in _ARTICLES)
+
+
 def _content(tokens: list[Token]) -> list[Token]:
     return [t for t in tokens if not t.is_stopword]
 
@@ -201,8 +212,11 @@ def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
                                            hit.start, hit.end))
                 continue
         for pattern in pitfall.patterns:
-            phrase = _phrase_tokens(pattern)
-            found = _find_phrase(phrase, everything, max_gap=PITFALL_GAP) if phrase else None
+            phrase = _pattern_tokens(pattern)
+            # Two words must stand together ("the discriminator collapses" is not "the discriminator detects
+            # mode collapse"); a longer pattern says enough to allow a few words in between.
+            gap = PITFALL_GAP if len(phrase) > 2 else 0
+            found = _find_phrase(phrase, everything, max_gap=gap) if phrase else None
             if found and not _negated(all_tokens, *found):
                 start, end = all_tokens[found[0]].start, all_tokens[found[1]].end
                 pitfalls.append(PitfallHit(pitfall.name, pitfall.penalty, pitfall.explanation,

@@ -373,6 +373,17 @@ class TermMatch:
     end: int
 
 
+def _set_aside(reading: Reading, first: int, last: int, own: frozenset[int]) -> bool:
+    """Whether a contrast inside a term match sets part of it aside: "generates the whole sequence sequentially
+    *rather than in parallel*" does not say it is generated in parallel."""
+    for k in range(first + 1, last):
+        if reading.tokens[k].text in CONTRASTIVE and k not in own:
+            after = [j for j in own if j > k]
+            if after and reading._contrasts(k, min(after)):
+                return True
+    return False
+
+
 def match_terms(groups: tuple[tuple[str, ...], ...], answer: str, reading: Reading | None = None) -> TermMatch | None:
     """The first clause in which every group has an alternative, not negated: pmatch-style, order-free."""
     if not groups:
@@ -394,8 +405,11 @@ def match_terms(groups: tuple[tuple[str, ...], ...], answer: str, reading: Readi
         hi = reading.clause_span[clause][1]
         if reading.negated(max(lo, first), last, own) or any(
                 reading.tokens[k].text in NEGATORS for k in range(lo, last) if k not in own) \
-                or any(reading.tokens[k].text in INFEASIBLE for k in range(last + 1, hi + 1)):
-            continue  # ... and so does a word after it that denies it ("... is impossible")
+                or any(reading.tokens[k].text in INFEASIBLE for k in range(last + 1, hi + 1)) \
+                or _set_aside(reading, first, last, own):
+            # ... and so does a word after it that denies it ("... is impossible"), or a term set aside by a
+            # contrast after the first ("used during training *rather than* as a filter at inference")
+            continue
         text, start, end = reading.clause_text(first)
         return TermMatch(text, start, end)
     return None
