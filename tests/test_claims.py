@@ -73,6 +73,8 @@ def test_wrong_sentences_are_flagged_and_every_kind_is_caught():
      "opposite"),
     # a component's property the reference states ("learned codebook") is a fact about that component
     ("q18", "The codebook is not learned; it stays a set of random vectors chosen at the start.", "negation"),
+    # a clause that explains the subject named before it ("works because ...") is said of that subject
+    ("q07", "In-context learning works because the model takes gradient steps on the examples.", "opposite"),
 ])
 def test_a_contradiction_reaches_its_subject(qid, text, kind):
     assert kind in flags(qid, text), text

@@ -235,7 +235,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if subject is None and kind in ("holds", "kin") and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
         elif subject is None and kind == "denies" and not negated and len(own) >= 2:
-            subject = _topic_denied(groups[i], topic, first, subjects, reading)
+            subject = (_sentence_subject_denied(groups[i], first, subjects, reading)
+                       or _topic_denied(groups[i], topic, first, subjects, reading))
         if subject is None:
             continue
         fact = facts[i]
@@ -322,6 +323,27 @@ def _topic_denied(group: int, topic: int | None, first: int, subjects: Subjects,
     AI?")."""
     about = subjects.all and _about_topic(group, topic, first, subjects, reading)
     return Mention(topic, -1, -1, carried=True) if about else None
+
+
+def _sentence_subject_denied(group: int, first: int, subjects: Subjects, reading: Reading) -> Mention | None:
+    """A clause that names no subject and explains one that named the subject whose fact denies the phrase, with
+    no other subject in between: "Few-shot prompting works because the model takes gradient steps on the
+    examples" says it of few-shot prompting."""
+    earlier = [m for m in subjects.by_sentence.get(reading.tokens[first].sentence, ()) if m.last < first]
+    clause = reading.clause[first]
+    if not earlier or earlier[-1].group != group or subjects.by_clause.get(clause):
+        return None
+    # Only a clause that explains it: "... works *because* ...", "...: the examples trigger ..." ("while it
+    # flattens", "even though the real data is more varied" describe something else).
+    lo = reading.clause_span[clause][0]
+    explains = reading.tokens[lo].text in _EXPLAINING or (
+        lo > 0 and ":" in reading.text[reading.tokens[lo - 1].end : reading.tokens[lo].start])
+    m = earlier[-1]
+    return Mention(m.group, m.first, m.last, carried=True) if explains else None
+
+
+#: Words that open a clause explaining what the sentence's subject does or how it works.
+_EXPLAINING = frozenset("because since by".split())
 
 
 def _about_topic(group: int, topic: int | None, first: int, subjects: Subjects, reading: Reading) -> bool:
