@@ -109,6 +109,9 @@ def test_the_bundled_practice_answer_has_no_contradiction():
     # ranked first in words: "the first thing you do is ...", "you start by ..."
     ("q11", "The first thing the system does is generate a draft answer. That draft is used to retrieve passages."),
     ("q19", "You start by stating the final answer. After that the model lays out its reasoning step by step."),
+    # a step named as a "part" of the method, as people say it
+    ("q20", "You start with the RL part, using AI feedback on pairs of responses. Later comes the supervised part, "
+            "where the model revises its answers."),
 ])
 def test_a_later_step_ranked_first_in_another_sentence_is_reversed(qid, answer):
     assert "order" in kinds(qid, answer), answer
@@ -122,6 +125,7 @@ def test_a_later_step_ranked_first_in_another_sentence_is_reversed(qid, answer):
     ("q20", "First the model critiques its own output against the constitution, then it revises it."),
     ("q11", "The first thing the system does is retrieve passages. It then generates the answer from them."),
     ("q19", "You start by asking for the reasoning steps. The final answer comes at the end."),
+    ("q20", "You start with the supervised part, where the model revises its answers. Later comes the RL part."),
 ])
 def test_a_step_ranked_first_in_its_right_place_is_not_flagged(qid, answer):
     assert "order" not in kinds(qid, answer), answer
