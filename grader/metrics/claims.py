@@ -245,7 +245,9 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         overlaps_true = any(k in holds_at.get(g, ()) for g in subjects.together.get(subject, {subject.group})
                             for k in range(first, last + 1))
         contrasted = reading.contrasted(first)  # "real versus generated samples": one side named, not claimed
-        if kind in ("holds", "kin") and same and negated:
+        if kind in ("holds", "kin") and same and negated and (kind == "holds" or _negator_before(reading, first)):
+            # A word of the family ("learning" for "update") set aside by "instead of"/"unlike" is another
+            # method named for contrast, not a denial: only a plain negator denies a kin phrase.
             verdict = "negation"
         elif kind in ("opposite", "denies") and same and not negated and not overlaps_true and not contrasted:
             if kind == "opposite" and _holds_unnegated(holds_of.get(i, ()), reading, subject, subjects, first):
@@ -272,6 +274,12 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         said = reading.text[reading.tokens[first].start : reading.tokens[last].end]
         found[key] = Contradiction(verdict, fact.claim, named, said, text, start, end)
     return found
+
+
+def _negator_before(reading: Reading, first: int) -> bool:
+    """Whether a plain negator ("not", "no", "never" ...) stands shortly before the phrase, in its clause."""
+    return any(reading.tokens[k].text in NEGATORS and reading.clause[k] == reading.clause[first]
+               for k in range(max(0, first - NEGATION_REACH), first))
 
 
 def _analogy(reading: Reading, first: int) -> bool:

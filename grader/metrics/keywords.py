@@ -73,15 +73,17 @@ def _phrase_tokens(phrase: str) -> tuple[Token, ...]:
     return content or tuple(tokens)
 
 
-#: Words a pitfall pattern may leave out of the answer's wording ("the" discriminator, "a" filter).
-_ARTICLES = frozenset("a an the".split())
+#: Short words that carry a pattern's claim (when, how much, which way): "generates the whole sequence *at once*".
+_CLAIM_WORDS = frozenset("at once in on off up down out all only every each same before after over under into "
+                         "without".split())
 
 
 @lru_cache(maxsize=8192)
 def _pattern_tokens(pattern: str) -> tuple[Token, ...]:
-    """A pitfall pattern's words, short ones included: "generates the whole sequence *at once*" must not match
-    "generates the whole sequence one token at a time", as its content words alone would."""
-    return tuple(t for t in tokenize(pattern) if t.text not in _ARTICLES)
+    """A pitfall pattern's content words and the short words that carry its claim: "generates the whole sequence
+    *at once*" must not match "generates the whole sequence one token at a time", as its content words alone
+    would; "the generator *should* maximize ..." still matches "the generator maximizes ..."."""
+    return tuple(t for t in tokenize(pattern) if not t.is_stopword or t.text in _CLAIM_WORDS) or _phrase_tokens(pattern)
 
 
 def _content(tokens: list[Token]) -> list[Token]:
