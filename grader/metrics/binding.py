@@ -111,9 +111,13 @@ def _sentence_subject(mentions, reading: Reading) -> Mention | None:
     m = mentions[0]
     start = reading.clause_span[reading.clause[m.first]][0]
     sentence_start = start == 0 or reading.tokens[start - 1].sentence != reading.tokens[m.first].sentence
-    if sentence_start and all(reading.tokens[k].text in _BEFORE_SUBJECT for k in range(start, m.first)):
-        return m
-    return None
+    return m if sentence_start and _opens_clause(m, reading) else None
+
+
+def _opens_clause(m: Mention, reading: Reading) -> bool:
+    """Whether the subject stands at the start of its clause, as its grammatical subject ("and the ELBO is ...")."""
+    start = reading.clause_span[reading.clause[m.first]][0]
+    return all(reading.tokens[k].text in _BEFORE_SUBJECT for k in range(start, m.first))
 
 
 #: Words that may come before a clause's subject: "and the ELBO ...", "so, um, the decoder ...".
@@ -132,11 +136,7 @@ def _antecedent(earlier: list[Mention], lo: int, first: int, reading: Reading) -
     pronoun = next((k for k, w in enumerate(opening) if w in PRONOUNS), None)
     if pronoun is None or not opening[:pronoun] or not set(opening[:pronoun]) <= _COORDINATION:
         return earlier[-1]
-    for m in reversed(earlier):
-        start = reading.clause_span[reading.clause[m.first]][0]
-        if all(reading.tokens[k].text in _BEFORE_SUBJECT for k in range(start, m.first)):
-            return m
-    return earlier[-1]
+    return next((m for m in reversed(earlier) if _opens_clause(m, reading)), earlier[-1])
 
 
 def _absolute(mention: Mention, first: int, subjects: Subjects,

@@ -341,13 +341,12 @@ def _sentence_subject_denied(group: int, first: int, subjects: Subjects, reading
     clause = reading.clause[first]
     if not earlier or earlier[-1].group != group or subjects.by_clause.get(clause):
         return None
-    # Only a clause that explains it: "... works *because* ...", "...: the examples trigger ..." ("while it
-    # flattens", "even though the real data is more varied" describe something else).
-    lo = reading.clause_span[clause][0]
-    explains = reading.tokens[lo].text in _EXPLAINING or (
-        lo > 0 and ":" in reading.text[reading.tokens[lo - 1].end : reading.tokens[lo].start])
+    # Only a clause that explains it: "... works *because* ..." ("while it flattens", "even though the real data
+    # is more varied" describe something else).
+    if reading.tokens[reading.clause_span[clause][0]].text not in _EXPLAINING:
+        return None
     m = earlier[-1]
-    return Mention(m.group, m.first, m.last, carried=True) if explains else None
+    return Mention(m.group, m.first, m.last, carried=True)
 
 
 #: Words that open a clause explaining what the sentence's subject does or how it works.

@@ -49,11 +49,11 @@ _BELIEVERS = frozenset("people many some most beginners newcomers folks everyone
                        "candidates students".split())
 _BELIEVING = frozenset("think thinks thought assume assumes assumed believe believes believed expect expects "
                        "imagine imagines claim claims say says".split())
-#: Words that open a condition: a negation before them does not reach into it.
 #: Verbs that act on what follows them: negated, they deny the act, not the thing ("D cannot penalize a lack of
 #: variety", "the loss does not fix the blur"). Stems, so every form counts.
 _ACTING_ON = frozenset(t.stem for t in tokenize("penalize penalise punish detect notice spot fix solve address "
                                                   "prevent avoid correct"))
+#: Words that open a condition: a negation before them does not reach into it.
 _CONDITIONS = frozenset("if unless whether".split())
 #: Auxiliaries and modals: after "and" they start a predicate of its own.
 _AUXILIARIES = frozenset("can could will would may might must should is are was were has have had does do".split())
