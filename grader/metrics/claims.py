@@ -245,6 +245,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         overlaps_true = any(k in holds_at.get(g, ()) for g in subjects.together.get(subject, {subject.group})
                             for k in range(first, last + 1))
         contrasted = reading.contrasted(first)  # "real versus generated samples": one side named, not claimed
+        if kind in ("holds", "kin") and negated and reading.disowned(first):
+            continue  # "a common mistake is to think the network learns both directions": not a denial
         if kind in ("holds", "kin") and same and negated and (kind == "holds" or _negator_before(reading, first)):
             # A word of the family ("learning" for "update") set aside by "instead of"/"unlike" is another
             # method named for contrast, not a denial: only a plain negator denies a kin phrase.

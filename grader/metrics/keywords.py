@@ -156,8 +156,9 @@ def _negated(tokens: list[Token], first: int, last: int) -> bool:
     if any(t.text in NEGATIONS for t in window):
         return True
     # "It is a myth that ...", "Wrong: ..." anywhere earlier in the sentence negates the claim.
-    strong = {"myth", "misconception", "false", "wrong", "incorrect", "untrue"}
-    if any(t.text in strong for t in tokens[:first] if t.sentence == sentence):
+    from grader.metrics.reading import DISOWNING
+
+    if any(t.text in DISOWNING for t in tokens[:first] if t.sentence == sentence):
         return True
     return _reported(tokens, first)
 

@@ -231,8 +231,15 @@ class Reading:
             count += 1
         if count % 2 == 1:
             return True
+        return self.disowned(first)
+
+    def disowned(self, first: int) -> bool:
+        """Whether the phrase at ``first`` is not the speaker's claim: a belief reported to be corrected ("people
+        often think ..."), or a sentence that calls what it says a myth or a mistake ("A common mistake is to
+        think the network learns both directions"). Neither asserted nor denied."""
         if self._reported(first):
             return True
+        sentence = self.tokens[first].sentence
         k = first - 1  # back to the start of the sentence only: linear in the sentence, not the answer
         while k >= 0 and self.tokens[k].sentence == sentence:
             # ... not an adjective before its noun: "fluent yet *wrong chains*", "the wrong document"
@@ -344,9 +351,19 @@ def find_all(phrase: tuple[Token, ...], reading: Reading, gap: int = PHRASE_GAP,
                 break
             if len(matched) == 0:
                 break
-        if matched and len(matched) == len(phrase) and not _at_a_time(tokens, matched[-1]):
+        if matched and len(matched) == len(phrase) and not _at_a_time(tokens, matched[-1]) \
+                and not any(_part_of_number(reading.text, tokens[k]) for k in matched):
             out.append((matched[0], matched[-1], frozenset(matched)))
     return out
+
+
+_FRACTION = re.compile(r"\d[/.,]$")
+
+
+def _part_of_number(text: str, token: Token) -> bool:
+    """Whether a number token is part of a longer number: the "1" of "1/2" or of "1.5" is not "1"."""
+    return token.text.isdigit() and (bool(re.match(r"[/.,]\d", text[token.end : token.end + 2]))
+                                     or bool(_FRACTION.search(text[max(0, token.start - 2) : token.start])))
 
 
 def find_phrase(phrase: str, reading: Reading) -> list[tuple[int, int, frozenset[int]]]:

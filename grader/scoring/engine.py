@@ -343,9 +343,12 @@ class Grader:
         rubric = question.rubric
         opposites = opposites_for(rubric.opposites if rubric is not None else ())
         if rubric is not None and rubric.facts:
-            return tuple(check_facts(rubric.facts, answer, opposites,
-                                     context=f"{question.reference}\n{question.extra_reference}",
-                                     question=question.question))
+            from grader.metrics.denials import check_denials
+
+            context = f"{question.reference}\n{question.extra_reference}"
+            found = check_facts(rubric.facts, answer, opposites, context=context, question=question.question)
+            denied = check_denials(rubric.concepts, answer, context, question.question, flagged=found)
+            return tuple(sorted(found + denied, key=lambda c: c.start))
         return tuple(check_reference(answer, references, opposites, question=question.question))
 
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
