@@ -53,6 +53,12 @@ _BELIEVING = frozenset("think thinks thought assume assumes assumed believe beli
 #: variety", "the loss does not fix the blur"). Stems, so every form counts.
 _ACTING_ON = frozenset(t.stem for t in tokenize("penalize penalise punish detect notice spot fix solve address "
                                                   "prevent avoid correct"))
+#: Verbs that carry a negation on through "to": "don't want to ...", "doesn't have to ...".
+_CARRYING = frozenset("want wants need needs have has try tries going".split())
+#: Words that open a clause that ends at its comma: "Since ..., the main clause".
+_SUBORDINATORS = frozenset("since because if when although though as once after before unless while whereas".split())
+#: Verbs that make the phrase before them a subject: "the reconstructions *are* sharp".
+_FINITE = frozenset("is are was were".split())
 #: Words that open a condition: a negation before them does not reach into it.
 _CONDITIONS = frozenset("if unless whether".split())
 #: Auxiliaries and modals: after "and" they start a predicate of its own.
@@ -196,6 +202,25 @@ class Reading:
                 return True
         return False
 
+    def _carried(self, k: int, first: int) -> int:
+        """How many tokens between ``k`` and ``first`` only carry the negation on to the next verb: "don't *want
+        to* train a separate classifier", "doesn't *have to* ..."."""
+        return sum(2 for j in range(k + 1, first - 1)
+                   if self.tokens[j].text in _CARRYING and self.tokens[j + 1].text == "to")
+
+    def _new_clause(self, k: int, first: int, last: int) -> bool:
+        """Whether a comma between the negator at ``k`` and the phrase ends the negated clause: after an opening
+        "since"/"if"/"when" clause ("Since the lookup has no gradient, a straight-through estimator ...") or
+        before a phrase that is the subject of a verb of its own ("... ignores the code, the reconstructions
+        are sharp")."""
+        if not any("," in self.text[self.tokens[j].end : self.tokens[j + 1].start] for j in range(k, first)):
+            return False
+        lo = self.clause_span[self.clause[first]][0]
+        if self.tokens[lo].text in _SUBORDINATORS:
+            return True
+        after = [self.tokens[j].text for j in range(last + 1, min(last + 3, len(self.tokens)))]
+        return bool(after) and after[0] in _FINITE
+
     def _bounded(self, first: int, clause: int) -> bool:
         """Whether the phrase at ``first`` follows a negated comparison: "D can't do better than guessing one half",
         "no more than a few steps". The comparison is denied; what it is bounded by is said, not denied."""
@@ -219,8 +244,9 @@ class Reading:
                 continue
             word = self.tokens[k].text
             if (word in NEGATORS or (word == "need" and self._need_removed(k)) or self._replaced(k, first)) \
-                    and first - k <= NEGATION_REACH and not _item_after(self, k, first) \
-                    and not self.restarts(k, first, RESTARTS) and not self._scope_ends(k, first):
+                    and first - k - self._carried(k, first) <= NEGATION_REACH and not _item_after(self, k, first) \
+                    and not self.restarts(k, first, RESTARTS) and not self._scope_ends(k, first) \
+                    and not self._new_clause(k, first, last):
                 count += 1
             elif word in CONTRASTIVE and k < first and self._contrasts(k, first):
                 return True
