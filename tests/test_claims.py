@@ -487,3 +487,27 @@ def test_a_stated_misconception_takes_a_complete_answer_down_to_a_vague_but_corr
     report = full_grader.grade("q01", answer)
     assert [p.penalty for p in report.keywords.pitfalls] == [0.15]
     assert report.score <= full_grader.config.gist_floor
+
+
+@pytest.mark.parametrize("qid, text", [
+    # a belief called a mistake is neither claimed nor denied
+    ("q05", "A common mistake is to think the network learns both directions, noising and denoising. Actually the "
+            "forward process is fixed."),
+    ("q06", "A common mistake is to think autoregressive models are slow to train because they process one token "
+            "at a time. Actually training is parallel."),
+    # the negation of an opening "since" clause ends at its comma
+    ("q18", "Since the argmin lookup has no gradient, a straight-through estimator copies gradients from the "
+            "decoder to the encoder."),
+    # ... and before a phrase that is the subject of its own verb
+    ("q18", "You avoid the problem where the decoder ignores the code, the reconstructions are sharp."),
+    # "1" is not the "1" of "1/2"
+    ("q03", "At the equilibrium the generated distribution matches the data and D outputs 1/2 everywhere."),
+])
+def test_what_a_sentence_disowns_or_a_negation_does_not_reach_is_not_flagged(qid, text):
+    assert flags(qid, text) == [], text
+
+
+def test_a_negation_carries_through_want_to():
+    """ "don't want to train a separate classifier" denies the classifier, as "don't train" would."""
+    assert flags("q17", "With classifier-free guidance you don't want to train a separate classifier.") == []
+    assert flags("q17", "Classifier-free guidance trains a separate classifier on noisy images.") != []

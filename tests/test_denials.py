@@ -24,6 +24,7 @@ def denials(qid: str, text: str) -> list:
     ("q04", "No reparameterization trick is needed, since sampling is differentiable."),  # passive
     ("q17", "You do not need to train with dropped conditions; any conditional model will do."),  # need to <verb>
     ("q08", "PEFT doesn't help with multi-task serving, since each task needs its own model."),
+    ("q18", "No straight-through estimator or other gradient trick is needed, the lookup is differentiable."),
 ])
 def test_a_concept_said_to_be_not_needed_not_used_or_no_help_is_denied(qid, text):
     found = denials(qid, text)

@@ -10,6 +10,7 @@ inference*", "doesn't help *on its own*", "no *separate* classifier").
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import lru_cache
 
 from grader.metrics.claims import Contradiction
@@ -51,11 +52,12 @@ def check_denials(concepts, answer: str, reference: str, question: str = "", rea
     reading = reading or Reading.of(answer)
     said_of = _read(reference)
     asked = {t.stem for t in _read(question).tokens}
-    found: dict[int, Contradiction] = {reading.clause[k]: c for c in flagged for k, t in enumerate(reading.tokens)
-                                       if c.start <= t.start < c.end}
+    starts = [t.start for t in reading.tokens]
+    found: dict[int, Contradiction] = {}  # the clauses already flagged, then the denials
+    for c in flagged:
+        for k in range(bisect_left(starts, c.start), bisect_left(starts, c.end)):
+            found[reading.clause[k]] = c
     for concept in concepts:
-        if getattr(concept, "bonus", False):
-            continue
         terms = tuple(dict.fromkeys((concept.name, *concept.synonyms)))
         hits = [h for term in terms for h in find_phrase(term, reading)]
         if not hits or any(_denied_in(said_of, f, l) for term in terms for f, l, _ in find_phrase(term, said_of)):
@@ -115,14 +117,15 @@ def _denial(reading: Reading, first: int, last: int, asked: set[str] | None = No
         if tokens[k].text not in STOPWORDS:
             break
     # "X is not needed", "X isn't necessary", "X doesn't (really) help", "X has no effect"
-    for k in range(last + 1, min(hi_c + 1, last + 1 + REACH)):
+    opened = first > lo_c and tokens[first - 1].text == "no"  # "no X or other trick is needed": a longer reach
+    for k in range(last + 1, min(hi_c + 1, last + 1 + REACH * (2 if opened else 1))):
         if PAUSE.search(reading.text, tokens[k - 1].end, tokens[k].start):
             break
         if tokens[k].text in NEEDED and k + 1 <= hi_c and tokens[k + 1].text in _PURPOSE:
             break  # "never used to update the weights": a use denied, not the concept
         if tokens[k].text in NEEDED or tokens[k].text in WORKS:
             if any(tokens[j].text in NEGATORS for j in range(last + 1, k)) or (
-                    tokens[k].text in NEEDED and first > lo_c and tokens[first - 1].text == "no"):  # "no X is needed"
+                    tokens[k].text in NEEDED and opened):  # "no X is needed"
                 return first, k
             break
         if tokens[k].text in ("effect", "role", "difference", "impact") and any(
