@@ -511,3 +511,10 @@ def test_a_negation_carries_through_want_to():
     """ "don't want to train a separate classifier" denies the classifier, as "don't train" would."""
     assert flags("q17", "With classifier-free guidance you don't want to train a separate classifier.") == []
     assert flags("q17", "Classifier-free guidance trains a separate classifier on noisy images.") != []
+
+
+def test_confident_and_uncertain_are_opposites():
+    """A lexicon pair (grader/data/opposites.yaml), not a q14 phrase: the flip follows from the fact's "confident"."""
+    assert flags("q14", "The Inception Score is high when the classifier is uncertain about each generated image.") \
+        == ["opposite"]
+    assert flags("q14", "The Inception Score is high when the classifier is confident about each generated image.") == []
