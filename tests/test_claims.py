@@ -160,6 +160,20 @@ def test_reference_sentences_are_facts_without_a_rubric(answer, contradicts):
     assert bool(check_reference(answer, REFERENCE, opposites_for())) is contradicts
 
 
+@pytest.mark.parametrize("answer, references, contradicts", [
+    # whether the thing is there is the claim; the words around it are the reference's business
+    ("There was no gap in the circuit.", ["Terminal 1 and the positive terminal are separated by the gap"], True),
+    ("There is a gap in the connection.", ["Terminals 1 and 2 are connected", "There is no gap between terminals 1 "
+                                                                            "and 2"], True),
+    ("There is a gap in the path.", ["The open switch creates a gap"], False),
+    ("There is no gap in the path.", ["There is no gap between the terminals"], False),
+    ("When there is not one already for a specific class.", ["A default constructor is created by the compiler"],
+     False),
+])
+def test_a_thing_said_to_be_there_or_not_against_every_reference(answer, references, contradicts):
+    assert bool(check_reference(answer, references, opposites_for())) is contradicts, answer
+
+
 def test_negated_references_count_both_ways():
     refs = ["Terminal 1 and the positive terminal are separated by the gap",
             "Terminal 1 and the positive terminal are not connected"]

@@ -325,6 +325,7 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
                 continue
             verdicts.append((share, shared, flips, flipped, r, rlo, rhi, swapped))
         if not verdicts:
+            out += _existence_denied(reading, lo, hi, claims, opposites)
             continue
         best = max(v[0] for v in verdicts)
         closest = sorted((v for v in verdicts if v[0] >= best - SUPPORT_MARGIN), key=lambda v: (-v[0], -v[1]))
@@ -338,3 +339,49 @@ def check_reference(answer: str, references: list[str], opposites: Opposites,
         out.append(Contradiction("opposite" if flipped else "swap" if swapped else "negation", fact, "", said,
                                  reading.text[start:end], start, end))
     return out
+
+
+_BE = frozenset("is are was were s".split())
+#: Words that stand for a thing without naming it: "there is not one already" says nothing about which.
+_VAGUE = frozenset("one ones something anything nothing everything way need reason".split())
+
+
+def _existence(reading: Reading, lo: int, hi: int) -> tuple[Token, bool] | None:
+    """(the thing, whether it is denied) when tokens lo..hi say that something is or is not there: "there is
+    no gap", "there was a gap in the circuit", "there are not any bulbs"."""
+    tokens = reading.tokens
+    for k in range(lo, hi - 1):
+        if tokens[k].text in ("there", "theres") and (tokens[k].text == "theres" or tokens[k + 1].text in _BE):
+            j = k + 1 if tokens[k].text == "theres" else k + 2
+            denied = False
+            while j < hi and (tokens[j].text in STOPWORDS or tokens[j].text in NEGATORS):
+                denied ^= tokens[j].text in NEGATORS
+                j += 1
+            if j < hi and len(tokens[j].text) > 1 and not tokens[j].text.isdigit() and tokens[j].text not in _VAGUE:
+                return tokens[j], denied
+            return None
+    return None
+
+
+def _existence_denied(reading: Reading, lo: int, hi: int, claims, opposites: Opposites) -> list[Contradiction]:
+    """An answer clause that says something is there (or not) which every reference claim naming it says is not
+    (or is): "there was no gap" against "separated by the gap", "there is a gap" against "there is no gap between
+    them". The words around it are the reference's business; whether the thing exists is the claim."""
+    said = _existence(reading, lo, hi)
+    if said is None:
+        return []
+    thing, denied = said
+    polarities = set()
+    fact = None
+    for r, rlo, rhi, rwords in claims:
+        for k in range(rlo, rhi):
+            if r.tokens[k].text in STOPWORDS or not opposites.are_kin(r.tokens[k], thing):
+                continue
+            negated = any(r.tokens[j].text in NEGATORS for j in range(max(rlo, k - 4), k))
+            polarities.add(negated)
+            fact = fact or r.text[r.tokens[rlo].start : r.tokens[rhi - 1].end]
+    if len(polarities) != 1 or polarities.pop() == denied:
+        return []
+    start, end = reading.tokens[lo].start, reading.tokens[hi - 1].end
+    return [Contradiction("negation", fact, "", reading.text[thing.start:thing.end], reading.text[start:end], start,
+                          end)]
