@@ -25,6 +25,7 @@ def denials(qid: str, text: str) -> list:
     ("q17", "You do not need to train with dropped conditions; any conditional model will do."),  # need to <verb>
     ("q08", "PEFT doesn't help with multi-task serving, since each task needs its own model."),
     ("q18", "No straight-through estimator or other gradient trick is needed, the lookup is differentiable."),
+    ("q04", "The reparameterization trick is not really needed; gradients pass through the sampling anyway."),
 ])
 def test_a_concept_said_to_be_not_needed_not_used_or_no_help_is_denied(qid, text):
     found = denials(qid, text)
@@ -45,6 +46,8 @@ def test_a_concept_said_to_be_not_needed_not_used_or_no_help_is_denied(qid, text
     # reported to be corrected, not claimed
     ("q04", "A common mistake is to think you don't need the reparameterization trick."),
     ("q15", "People often think a Wasserstein loss doesn't help with mode collapse, but it does."),
+    # the negator is another verb's ("avoid posterior collapse"), not the working verb's
+    ("q18", "Discrete latents avoid posterior collapse and work well with a powerful autoregressive prior."),
     # a partial denial
     ("q15", "A Wasserstein loss doesn't fully solve mode collapse on its own."),
 ])

@@ -34,9 +34,13 @@ SCOPES = frozenset("alone itself own entirely completely fully always totally pe
                    "whole entire more much less many fewer if unless when only just".split())
 #: Filler between a negator and its verb ("doesn't *actually* need", "doesn't *really* help").
 _FILLER = frozenset("actually really even necessarily strictly truly".split())
+#: Words between a negator and its verb: "does not", "is not", "don't you", "won't be".
+_AUXILIARY = frozenset("do does did to you we it is are was were be been being".split())
 REACH = 4
+#: After the concept, a verb may follow a short list ("temperature or top-p have no influence").
+AFTER_REACH = 6
 _BE = frozenset("is are was were".split())
-_PURPOSE = frozenset("to for as in during".split())
+_PURPOSE = frozenset("to for as".split())
 #: Who a denial before the concept may be said of, besides the question's topic.
 _SPEAKERS = frozenset("it they you we one this that there theres i".split())
 
@@ -118,17 +122,17 @@ def _denial(reading: Reading, first: int, last: int, asked: set[str] | None = No
             break
     # "X is not needed", "X isn't necessary", "X doesn't (really) help", "X has no effect"
     opened = first > lo_c and tokens[first - 1].text == "no"  # "no X or other trick is needed": a longer reach
-    for k in range(last + 1, min(hi_c + 1, last + 1 + REACH * (2 if opened else 1))):
+    for k in range(last + 1, min(hi_c + 1, last + 1 + (2 * REACH if opened else AFTER_REACH))):
         if PAUSE.search(reading.text, tokens[k - 1].end, tokens[k].start):
             break
         if tokens[k].text in NEEDED and k + 1 <= hi_c and tokens[k + 1].text in _PURPOSE:
             break  # "never used to update the weights": a use denied, not the concept
         if tokens[k].text in NEEDED or tokens[k].text in WORKS:
-            if any(tokens[j].text in NEGATORS for j in range(last + 1, k)) or (
+            if _negator_before(reading, k, last + 1) is not None or (
                     tokens[k].text in NEEDED and opened):  # "no X is needed"
                 return first, k
             break
-        if tokens[k].text in ("effect", "role", "difference", "impact") and any(
+        if tokens[k].text in ("effect", "role", "difference", "impact", "influence") and any(
                 tokens[j].text == "no" for j in range(last + 1, k)):
             return first, k
     return None
@@ -140,7 +144,7 @@ def _negator_before(reading: Reading, k: int, lo: int) -> int | None:
     for j in range(k - 1, max(lo - 1, k - 4), -1):
         if tokens[j].text in NEGATORS:
             return j
-        if tokens[j].text not in _FILLER and tokens[j].text not in ("do", "does", "did", "to", "you", "we", "it"):
+        if tokens[j].text not in _FILLER and tokens[j].text not in _AUXILIARY:
             return None
     return None
 
