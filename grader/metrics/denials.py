@@ -57,10 +57,9 @@ def check_denials(concepts, answer: str, reference: str, question: str = "", rea
     said_of = _read(reference)
     asked = {t.stem for t in _read(question).tokens}
     starts = [t.start for t in reading.tokens]
-    found: dict[int, Contradiction] = {}  # the clauses already flagged, then the denials
-    for c in flagged:
-        for k in range(bisect_left(starts, c.start), bisect_left(starts, c.end)):
-            found[reading.clause[k]] = c
+    taken = {reading.clause[k] for c in flagged  # clauses already flagged
+             for k in range(bisect_left(starts, c.start), bisect_left(starts, c.end))}
+    found: dict[int, Contradiction] = {}
     for concept in concepts:
         terms = tuple(dict.fromkeys((concept.name, *concept.synonyms)))
         hits = [h for term in terms for h in find_phrase(term, reading)]
@@ -69,14 +68,14 @@ def check_denials(concepts, answer: str, reference: str, question: str = "", rea
         for first, last, own in hits:
             span = _denial(reading, first, last, asked)
             clause = reading.clause[first]
-            if span is None or clause in found or reading.disowned(first):
+            if span is None or clause in found or clause in taken or reading.disowned(first):
                 continue
             lo, hi = span
             text, start, end = reading.clause_text(first)
             said = reading.text[reading.tokens[lo].start : reading.tokens[hi].end]
             fact = concept.meaning or concept.name
             found[clause] = Contradiction("negation", fact, concept.name, said, text, start, end)
-    return sorted((c for c in found.values() if c not in flagged), key=lambda c: c.start)
+    return sorted(found.values(), key=lambda c: c.start)
 
 
 @lru_cache(maxsize=64)
@@ -110,7 +109,7 @@ def _denial(reading: Reading, first: int, last: int, asked: set[str] | None = No
         if to_verb:
             k -= 2
         if tokens[k].text in NEED and (to_verb or all(tokens[j].text in STOPWORDS for j in range(k + 1, first))):
-            negator = _negator_before(reading, k, lo_c)
+            negator = _negator_right_before(reading, k, lo_c)
             if negator is not None and not _scoped_by_for(reading, last, hi_c) \
                     and _of_the_topic(reading, lo_c, negator, asked):
                 return negator, last
@@ -128,7 +127,7 @@ def _denial(reading: Reading, first: int, last: int, asked: set[str] | None = No
         if tokens[k].text in NEEDED and k + 1 <= hi_c and tokens[k + 1].text in _PURPOSE:
             break  # "never used to update the weights": a use denied, not the concept
         if tokens[k].text in NEEDED or tokens[k].text in WORKS:
-            if _negator_before(reading, k, last + 1) is not None or (
+            if _negator_right_before(reading, k, last + 1) is not None or (
                     tokens[k].text in NEEDED and opened):  # "no X is needed"
                 return first, k
             break
@@ -138,7 +137,7 @@ def _denial(reading: Reading, first: int, last: int, asked: set[str] | None = No
     return None
 
 
-def _negator_before(reading: Reading, k: int, lo: int) -> int | None:
+def _negator_right_before(reading: Reading, k: int, lo: int) -> int | None:
     """Where a negator stands right before the verb at ``k`` (fillers and auxiliaries between)."""
     tokens = reading.tokens
     for j in range(k - 1, max(lo - 1, k - 4), -1):

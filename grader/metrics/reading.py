@@ -218,8 +218,7 @@ class Reading:
         lo = self.clause_span[self.clause[first]][0]
         if self.tokens[lo].text in _SUBORDINATORS:
             return True
-        after = [self.tokens[j].text for j in range(last + 1, min(last + 3, len(self.tokens)))]
-        return bool(after) and after[0] in _FINITE
+        return last + 1 < len(self.tokens) and self.tokens[last + 1].text in _FINITE
 
     def _bounded(self, first: int, clause: int) -> bool:
         """Whether the phrase at ``first`` follows a negated comparison: "D can't do better than guessing one half",
