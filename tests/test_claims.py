@@ -83,6 +83,29 @@ def test_a_contradiction_reaches_its_subject(qid, text, kind):
     assert kind in flags(qid, text), text
 
 
+@pytest.mark.parametrize("qid, text, kinds", [
+    # a subject inside brackets closed before the phrase is an aside: nothing after it is said of it
+    ("q05", "DDPMs define a fixed forward Markov chain q(x_t|x_{t-1}) = N(sqrt(1-β_t) x_{t-1}, β_t I) that "
+            "gradually destroys data over T steps.", []),
+    ("q10", "InstructGPT also mixed in pretraining gradients (PPO-ptx) to reduce the alignment tax.", []),
+    ("q13", "Top-p (nucleus sampling) keeps a fixed number of tokens.", ["opposite", "pitfall"]),
+    # the last term of a formula is not what the formula is called
+    ("q04", "Training maximizes the ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)), a lower bound on log p(x).", []),
+    # an apposition after a subject: the sentence is about that subject ...
+    ("q04", "The ELBO, the reconstruction term minus the KL term, is a lower bound on log p(x).", []),
+    ("q04", "The ELBO, the reconstruction term minus the KL term, is an upper bound on log p(x).", ["opposite"]),
+    # ... which the apposition may name again; an adverbial phrase between commas is no apposition
+    ("q14", "FID, the Fréchet Inception Distance, is the mean squared error between raw pixels of real and "
+            "generated images.", ["opposite"]),
+    ("q09", "So for a weight matrix W, instead of learning a full delta W, LoRA learns two thin matrices B and A.", []),
+    # a verb that does away with a false property denies it
+    ("q10", "DPO skips the explicit reward model and trains on the preference pairs directly.", []),
+    ("q10", "DPO trains an explicit reward model first.", ["opposite"]),
+])
+def test_brackets_formulas_appositions_and_dropping_verbs(qid, text, kinds):
+    assert flags(qid, text) == kinds, text
+
+
 @pytest.mark.parametrize("text, wrong", [
     ("Setting the temperature higher helps too, since the model is less confident.", True),
     ("Lowering the temperature reduces hallucination, while raising it makes unlikely tokens more likely.", False),
@@ -529,6 +552,6 @@ def test_a_negation_carries_through_want_to():
 
 def test_confident_and_uncertain_are_opposites():
     """A lexicon pair (grader/data/opposites.yaml), not a q14 phrase: the flip follows from the fact's "confident"."""
-    assert flags("q14", "The Inception Score is high when the classifier is uncertain about each generated image.") \
-        == ["opposite"]
+    assert "opposite" in flags("q14", "The Inception Score is high when the classifier is uncertain about each "
+                                      "generated image.")
     assert flags("q14", "The Inception Score is high when the classifier is confident about each generated image.") == []

@@ -50,6 +50,9 @@ def test_a_concept_said_to_be_not_needed_not_used_or_no_help_is_denied(qid, text
     ("q18", "Discrete latents avoid posterior collapse and work well with a powerful autoregressive prior."),
     # a partial denial
     ("q15", "A Wasserstein loss doesn't fully solve mode collapse on its own."),
+    # aimed at something the question does not ask about: a scoped claim, not a denial of the concept
+    ("q13", "Temperature has no effect on greedy decoding, because the argmax doesn't change."),
+    ("q18", "The commitment loss doesn't prevent posterior collapse; it keeps the encoder outputs near their codes."),
 ])
 def test_a_scoped_reported_or_true_denial_is_not_flagged(qid, text):
     assert denials(qid, text) == [], text

@@ -99,6 +99,18 @@ def test_a_pattern_s_short_words_are_part_of_it(answer, fires):
     assert bool(score_keywords(rubric(Concept("tokens", 1, ("token",)), pitfalls=(at_once,)), answer).pitfalls) is fires
 
 
+@pytest.mark.parametrize("answer,fires", [
+    ("The U-Net is trained to add noise to the image.", True),
+    # the words between a pattern's words stay in one clause: a colon or semicolon ends it
+    ("Training is simple: add known noise to a clean image and predict it.", False),
+    ("The model is trained; add noise later.", False),
+])
+def test_a_pattern_does_not_reach_across_a_colon(answer, fires):
+    learns_noise = Pitfall("adds noise", ("trained to add noise",), 0.2, "The forward process is fixed.")
+    assert bool(score_keywords(rubric(Concept("noise", 1, ("noise",)), pitfalls=(learns_noise,)), answer).pitfalls) \
+        is fires
+
+
 def test_pitfall_penalty_reduces_coverage_not_below_zero():
     r = rubric(Concept("merge", 1, ("merge",)), pitfalls=(LATENCY,))
     assert score_keywords(r, "we merge, but LoRA adds latency").coverage == pytest.approx(0.8)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from grader.bank import load_bank
 from grader.metrics.claims import check_facts
+from grader.metrics.denials import check_denials
 from grader.metrics.opposites import opposites_for
 from grader.metrics.keywords import score_keywords
 from grader.yamlio import safe_load
@@ -20,9 +21,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "claims"
 
 
 def flags(rubric, text: str, context: str = "", question: str = "") -> list[str]:
-    out = [f"{c.kind}: {c.said!r} of {c.subject!r} in {c.text!r}"
-           for c in check_facts(rubric.facts, text, opposites_for(rubric.opposites), context=context,
-                                question=question)]
+    found = check_facts(rubric.facts, text, opposites_for(rubric.opposites), context=context, question=question)
+    found += check_denials(rubric.concepts, text, context, question, flagged=found)  # as grading does
+    out = [f"{c.kind}: {c.said!r} of {c.subject!r} in {c.text!r}" for c in found]
     out += [f"pitfall: {p.pitfall} in {p.text!r}" for p in score_keywords(rubric, text).pitfalls]
     return out
 

@@ -63,7 +63,9 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
     before = [m for m in in_clause if m.last < first and first - m.last <= BIND_REACH
               and not reading.restarts(m.last, first, SPEAKERS)  # "the reward model, you have the model generate"
               and not (opposites and _contrasted_after(m, first, reading, opposites))
-              and not _naming_closed(m, first, reading) and not _listed(m, first, last, subjects, reading)]
+              and not _naming_closed(m, first, reading) and not _listed(m, first, last, subjects, reading)
+              and not _bracketed(m, first, reading) and not _formula_term(m, reading)
+              and not _apposed(m, first, subjects, reading)]
     if not before:
         before = _coordinated(in_clause, first, reading)
     # With no subject before it, a subject named inside the phrase is what it is said of: "a *higher perplexity
@@ -187,6 +189,44 @@ def _listed(mention: Mention, first: int, last: int, subjects: "Subjects", readi
             k += 1
         other = subjects.at.get(k)
         return other is not None and other is not mention
+    return False
+
+
+def _apposed(mention: Mention, first: int, subjects: "Subjects", reading: Reading) -> bool:
+    """Whether the subject is named in an apposition between commas right after another subject: "The ELBO,
+    the reconstruction term minus the KL term, is a lower bound" says it of the ELBO, not of the KL term."""
+    tokens, text = reading.tokens, reading.text
+    if "," not in text[tokens[mention.last].end : tokens[first].start]:
+        return False
+    k = mention.first - 1
+    while k >= 0 and tokens[k].sentence == tokens[mention.first].sentence:
+        if "," in text[tokens[k].end : tokens[k + 1].start]:
+            # a noun phrase: it opens with an article or with the name itself ("instead of learning delta W,"
+            # is no apposition)
+            other = subjects.at.get(k)
+            opens = k + 1 == mention.first or tokens[k + 1].text in ("the", "a", "an")
+            return opens and other is not None and other.group != mention.group
+        k -= 1
+    return False
+
+
+def _formula_term(mention: Mention, reading: Reading) -> bool:
+    """Whether the subject is a term on the right of a formula ("ELBO = E[log p(x|z)] − KL(q || p), a lower
+    bound"): what follows the formula is said of the whole, not of its last term."""
+    before = reading.text[: reading.tokens[mention.first].start].rstrip()
+    return before.endswith(("=", "+", "−", "*", "×", "·", " -"))
+
+
+def _bracketed(mention: Mention, first: int, reading: Reading) -> bool:
+    """Whether the subject stands inside brackets closed before the phrase: "N(√(1−β_t) x, β_t I) that gradually
+    destroys data" says nothing of β; "pretraining gradients (PPO-ptx) to reduce the alignment tax" nothing of
+    PPO. A bracket is an aside; what follows it is said of what stands outside. (Brackets of the subject's own
+    notation, "p(z) is fixed", open after its start and close before the phrase: they do not count.)"""
+    depth = 0
+    for ch in reading.text[reading.tokens[mention.first].start : reading.tokens[first].start]:
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth < 0:
+            return True
     return False
 
 

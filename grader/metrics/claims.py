@@ -231,7 +231,7 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if kind in ("opposite", "denies") and (_sign_flipped(reading, first, last, own) or _analogy(reading, first)):
             continue  # "minimise *minus* log D(G(z))" maximises log D(G(z)): two flips; "behaves *like* a ..."
         subject = bind(first, last, subjects, reading, opposites)
-        negated = reading.negated(first, last, own)
+        negated = reading.negated(first, last, own) or (kind in ("opposite", "denies") and _dropped(reading, first))
         if subject is None and kind in ("holds", "kin") and negated:
             subject = _topic_default(groups[i], topic, first, subjects, reading)
         elif subject is None and kind == "denies" and not negated and len(own) >= 2:
@@ -389,6 +389,26 @@ def _topic(facts: tuple, question: str) -> int | None:
     named = {g for first, last, g in spans
              if not any(a <= first and last <= b and (a, b) != (first, last) for a, b, _ in spans)}
     return named.pop() if len(named) == 1 else None
+
+
+#: Verbs that do away with what follows them: "DPO *skips* the explicit reward model" denies nothing of DPO.
+_DROPPING = frozenset("skip skips skipped skipping omit omits omitted omitting bypass bypasses bypassed drop drops "
+                      "dropped dropping eliminate eliminates eliminated eliminating remove removes removed removing "
+                      "avoid avoids avoided avoiding".split())
+
+
+def _dropped(reading: Reading, first: int) -> bool:
+    """Whether a verb that does away with something stands right before the phrase (determiners between):
+    a false property said to be dropped or avoided is not claimed."""
+    k = first - 1
+    while k >= 0 and reading.tokens[k].text in _DETERMINERS and first - k <= 4:
+        k -= 1
+    return k >= 0 and reading.tokens[k].text in _DROPPING and reading.tokens[k].sentence == reading.tokens[first].sentence
+
+
+#: What may stand between a verb and its object ("skips *the* explicit reward model"), unlike a preposition
+#: ("the condition is dropped *at* sampling time": sampling time is not what is dropped).
+_DETERMINERS = frozenset("a an the any its their his her this that these those both all every".split())
 
 
 #: Words after which a phrase names what something is compared with or pulled towards, not what it is.

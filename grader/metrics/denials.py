@@ -129,12 +129,30 @@ def _denial(reading: Reading, first: int, last: int, asked: set[str] | None = No
         if tokens[k].text in NEEDED or tokens[k].text in WORKS:
             if _negator_right_before(reading, k, last + 1) is not None or (
                     tokens[k].text in NEEDED and opened):  # "no X is needed"
-                return first, k
+                aimed = tokens[k].text in WORKS and _aimed_elsewhere(reading, k, hi_c, asked)
+                return None if aimed else (first, k)
             break
         if tokens[k].text in ("effect", "role", "difference", "impact", "influence") and any(
                 tokens[j].text == "no" for j in range(last + 1, k)):
-            return first, k
+            # "no effect on *how often it hallucinates*" denies its part in what is asked; "no effect on
+            # *greedy decoding*" is scoped to something else
+            on_what = k + 1 <= hi_c and tokens[k + 1].text in ("on", "in", "over")
+            return None if on_what and _aimed_elsewhere(reading, k + 1, hi_c, asked) else (first, k)
     return None
+
+
+def _aimed_elsewhere(reading: Reading, k: int, hi: int, asked: set[str] | None) -> bool:
+    """Whether what the denying verb at k is aimed at, the rest of its clause, names something and nothing the
+    question asks about: "X doesn't prevent *posterior collapse*" (in a question about VQ-VAE) and "X has no
+    effect on *greedy decoding*" are scoped claims, while "X doesn't help" and "X has no influence on *how often
+    it hallucinates*" (asked: why LLMs hallucinate) deny the concept's part in the answer."""
+    words = []
+    for j in range(k + 1, hi + 1):
+        if PAUSE.search(reading.text, reading.tokens[j - 1].end, reading.tokens[j].start):
+            break
+        if reading.tokens[j].text not in STOPWORDS:
+            words.append(reading.tokens[j])
+    return asked is not None and bool(words) and not any(t.stem in asked for t in words)
 
 
 def _negator_right_before(reading: Reading, k: int, lo: int) -> int | None:

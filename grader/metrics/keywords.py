@@ -220,6 +220,10 @@ def score_keywords(rubric: Rubric, answer: str) -> KeywordResult:
             # mode collapse"); a longer pattern says enough to allow a few words in between.
             gap = PITFALL_GAP if len(phrase) > 2 else 0
             found = _find_phrase(phrase, everything, max_gap=gap) if phrase else None
+            # The words in between stay within one clause: "Training is simple: add known noise" is not
+            # "trained to add noise".
+            if found and gap and any(ch in answer[all_tokens[found[0]].end:all_tokens[found[1]].start] for ch in ":;"):
+                found = None
             if found and not _negated(all_tokens, *found):
                 start, end = all_tokens[found[0]].start, all_tokens[found[1]].end
                 pitfalls.append(PitfallHit(pitfall.name, pitfall.penalty, pitfall.explanation,
