@@ -184,6 +184,9 @@ def test_non_editable_install_finds_bundled_bank(tmp_path):
     # Function words are skipped in matching: "from people" would deny every "people".
     ("facts:\n  - claim: \"Labels come from an AI.\"\n    subject: [labels]\n    holds: [ai feedback]\n"
      "    denies: [from people]\n", "reads as the one word 'people'"),
+    # A pitfall that fires on the rubric's own true sentence (a fact's claim) would fire on correct answers too.
+    ("pitfalls:\n  - name: frozen means trained\n    terms: [[frozen], [trained]]\n    penalty: 0.1\n",
+     "the rubric's own sentence"),
 ])
 def test_a_fact_or_pitfall_that_flags_the_reference_is_a_warning(bank_copy, addition, expected):
     path = bank_copy / "rubrics" / "q09.yaml"
