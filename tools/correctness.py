@@ -103,12 +103,19 @@ def unseen(path: str, verbose: bool = False) -> dict:
     if verbose:
         for r, rep in wrong + right:
             print(f"{r['qid']} {r['kind'][:5]} {rep.score:5.1f} {'FLAG' if flagged(rep) else '    '} {(r.get('error') or r.get('wrong_claim') or '')[:90]}")
-    return {"misconceptions_flagged": f"{sum(flagged(rep) for _, rep in wrong)}/{len(wrong)}",
-            "misconceptions_below_good": f"{sum(rep.score < 70 for _, rep in wrong)}/{len(wrong)}",
-            "misconception_mean": round(sum(rep.score for _, rep in wrong) / len(wrong), 1),
-            "correct_reaching_good": f"{sum(rep.score >= 70 for _, rep in right)}/{len(right)}",
-            "correct_flagged": f"{sum(flagged(rep) for _, rep in right)}/{len(right)}",
-            "correct_mean": round(sum(rep.score for _, rep in right) / len(right), 1)}
+    mean = lambda pairs: round(sum(rep.score for _, rep in pairs) / len(pairs), 1) if pairs else None  # noqa: E731
+    out = {"misconceptions_flagged": f"{sum(flagged(rep) for _, rep in wrong)}/{len(wrong)}",
+           "misconceptions_below_good": f"{sum(rep.score < 70 for _, rep in wrong)}/{len(wrong)}",
+           "misconception_mean": mean(wrong),
+           "correct_reaching_good": f"{sum(rep.score >= 70 for _, rep in right)}/{len(right)}",
+           "correct_flagged": f"{sum(flagged(rep) for _, rep in right)}/{len(right)}",
+           "correct_mean": mean(right)}
+    partial = [(r, rep) for r, rep in zip(rows, reports) if r["kind"] == "partial"]  # fresh-set-12: vague answers
+    if partial:
+        out.update({"partial_reaching_good": f"{sum(rep.score >= 70 for _, rep in partial)}/{len(partial)}",
+                    "partial_flagged": f"{sum(flagged(rep) for _, rep in partial)}/{len(partial)}",
+                    "partial_mean": mean(partial)})
+    return out
 
 
 def blind(path: str, verbose: bool = False) -> dict:
