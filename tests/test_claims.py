@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from grader.bank import Bank, Question, load_bank
-from grader.metrics.claims import check_facts
 from grader.metrics.opposites import opposites_for
 from grader.metrics.reading import match_terms
 from grader.metrics.reference import check_reference
 from grader.metrics.form import keyword_list_shape
-from grader.metrics.denials import check_denials
+from grader.metrics.denials import rubric_contradictions
 from grader.metrics.keywords import score_keywords
 from grader.yamlio import safe_load
 
@@ -27,12 +26,8 @@ BANK = load_bank()
 
 def flags(qid: str, text: str) -> list[str]:
     q = BANK.get(qid)
-    rubric = q.rubric
-    context = f"{q.reference}\n{q.extra_reference}"
-    found = check_facts(rubric.facts, text, opposites_for(rubric.opposites), context=context, question=q.question)
-    found += check_denials(rubric.concepts, text, context, q.question, flagged=found)
-    found = [c.kind for c in found]
-    return found + ["pitfall" for _ in score_keywords(rubric, text).pitfalls]
+    found = [c.kind for c in rubric_contradictions(q, text)]
+    return found + ["pitfall" for _ in score_keywords(q.rubric, text).pitfalls]
 
 
 def fixture(qid: str) -> dict:

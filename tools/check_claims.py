@@ -11,20 +11,17 @@ import sys
 from pathlib import Path
 
 from grader.bank import load_bank
-from grader.metrics.claims import check_facts
-from grader.metrics.denials import check_denials
-from grader.metrics.opposites import opposites_for
+from grader.metrics.denials import rubric_contradictions
 from grader.metrics.keywords import score_keywords
 from grader.yamlio import safe_load
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "claims"
 
 
-def flags(rubric, text: str, context: str = "", question: str = "") -> list[str]:
-    found = check_facts(rubric.facts, text, opposites_for(rubric.opposites), context=context, question=question)
-    found += check_denials(rubric.concepts, text, context, question, flagged=found)  # as grading does
-    out = [f"{c.kind}: {c.said!r} of {c.subject!r} in {c.text!r}" for c in found]
-    out += [f"pitfall: {p.pitfall} in {p.text!r}" for p in score_keywords(rubric, text).pitfalls]
+def flags(question, text: str) -> list[str]:
+    """Every flag grading would raise on ``text`` under ``question``'s rubric (facts, denials, pitfalls)."""
+    out = [f"{c.kind}: {c.said!r} of {c.subject!r} in {c.text!r}" for c in rubric_contradictions(question, text)]
+    out += [f"pitfall: {p.pitfall} in {p.text!r}" for p in score_keywords(question.rubric, text).pitfalls]
     return out
 
 
@@ -35,9 +32,8 @@ def main(qids: list[str]) -> int:
         q = bank.get(qid)
         rubric = q.rubric
         print(f"== {qid}: {len(rubric.facts)} facts, {len(rubric.pitfalls)} pitfalls")
-        context = f"{q.reference}\n{q.extra_reference}"
         for text in (q.reference, q.extra_reference):
-            for f in flags(rubric, text, context, q.question):
+            for f in flags(q, text):
                 bad += 1
                 print("  REFERENCE FLAGGED", f)
         path = FIXTURES / f"{qid}.yaml"
@@ -46,11 +42,11 @@ def main(qids: list[str]) -> int:
             continue
         fixture = safe_load(path.read_text(encoding="utf-8"))
         for text in fixture.get("correct", []):
-            for f in flags(rubric, text, context, q.question):
+            for f in flags(q, text):
                 bad += 1
                 print("  CORRECT FLAGGED", repr(text), "->", f)
         for item in fixture.get("wrong", []):
-            got = flags(rubric, item["text"], context, q.question)
+            got = flags(q, item["text"])
             kinds = {g.split(":")[0] for g in got}
             ok = item["kind"] in kinds
             bad += not ok

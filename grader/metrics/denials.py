@@ -78,6 +78,22 @@ def check_denials(concepts, answer: str, reference: str, question: str = "", rea
     return sorted(found.values(), key=lambda c: c.start)
 
 
+def rubric_contradictions(question, answer: str, rubric=None) -> list[Contradiction]:
+    """What grading flags against a question's rubric: its facts' contradictions, then the concepts the answer
+    denies (in clauses not already flagged), in the answer's order. One place for the engine, ``grader bank
+    check`` and the authoring tool, so they judge a sentence alike. ``rubric``: one not yet attached to the
+    question (while a bank is checked), else the question's own."""
+    from grader.metrics.claims import check_facts
+    from grader.metrics.opposites import opposites_for
+
+    rubric = rubric or question.rubric
+    context = f"{question.reference}\n{question.extra_reference}"
+    found = check_facts(rubric.facts, answer, opposites_for(rubric.opposites), context=context,
+                        question=question.question)
+    denied = check_denials(rubric.concepts, answer, context, question.question, flagged=found)
+    return sorted(found + denied, key=lambda c: c.start)
+
+
 @lru_cache(maxsize=64)
 def _read(text: str) -> Reading:
     """A reference or question, read once: every answer to the question checks against it."""

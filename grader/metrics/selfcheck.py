@@ -70,21 +70,15 @@ def own_statement_warnings(question: Question, rubric: Rubric) -> list[Finding]:
     """The rubric's own true sentences (each fact's claim, each pitfall's explanation, each concept's statements)
     must not be flagged by its facts, denials or pitfalls: a flag on them is a phrase that will fire on correct
     answers too, the way a mentor would put them (a candidate who explains a misconception away)."""
-    from grader.metrics.claims import check_facts
-    from grader.metrics.denials import check_denials
+    from grader.metrics.denials import rubric_contradictions
     from grader.metrics.keywords import score_keywords
-    from grader.metrics.opposites import opposites_for
 
-    context = f"{question.reference}\n{question.extra_reference}"
-    opposites = opposites_for(rubric.opposites)
     texts = [(f"facts[{i}].claim", f.claim) for i, f in enumerate(rubric.facts) if f.claim]
     texts += [(f"pitfalls[{i}].explanation", p.explanation) for i, p in enumerate(rubric.pitfalls) if p.explanation]
     texts += [(f"concepts[{i}].statements", m) for i, c in enumerate(rubric.concepts) for m in c.meanings]
     out = []
     for label, text in texts:
-        found = check_facts(rubric.facts, text, opposites, context=context, question=question.question)
-        found += check_denials(rubric.concepts, text, context, question.question, flagged=found)
-        said = [f"{c.kind}: {c.said!r} of {c.subject!r}" for c in found]
+        said = [f"{c.kind}: {c.said!r} of {c.subject!r}" for c in rubric_contradictions(question, text, rubric)]
         said += [f"pitfall {hit.pitfall!r}" for hit in score_keywords(rubric, text).pitfalls]
         if said:
             out.append(Finding("warning", rubric.path, f"the rubric's own sentence {text.strip()!r} is flagged "

@@ -336,19 +336,15 @@ class Grader:
 
     def contradictions(self, question: Question, answer: str, references: list[str]) -> tuple:
         """Clauses of the answer that contradict the rubric's facts, or the reference sentences without them."""
-        from grader.metrics.claims import check_facts
         from grader.metrics.opposites import opposites_for
         from grader.metrics.reference import check_reference
 
         rubric = question.rubric
-        opposites = opposites_for(rubric.opposites if rubric is not None else ())
         if rubric is not None and rubric.facts:
-            from grader.metrics.denials import check_denials
+            from grader.metrics.denials import rubric_contradictions
 
-            context = f"{question.reference}\n{question.extra_reference}"
-            found = check_facts(rubric.facts, answer, opposites, context=context, question=question.question)
-            denied = check_denials(rubric.concepts, answer, context, question.question, flagged=found)
-            return tuple(sorted(found + denied, key=lambda c: c.start))
+            return tuple(rubric_contradictions(question, answer))
+        opposites = opposites_for(rubric.opposites if rubric is not None else ())
         return tuple(check_reference(answer, references, opposites, question=question.question))
 
     def _report(self, question: Question, answer: str, references: list[str], bert, closer,
