@@ -96,6 +96,11 @@ def test_a_contradiction_reaches_its_subject(qid, text, kind):
     # a verb that does away with a false property denies it
     ("q10", "DPO skips the explicit reward model and trains on the preference pairs directly.", []),
     ("q10", "DPO trains an explicit reward model first.", ["opposite"]),
+    # a negating prefix taken off is an opposite no lexicon lists ("non-differentiable" -> "differentiable") ...
+    ("q18", "The codebook lookup is differentiable, so no special estimator is needed.", ["opposite"]),
+    ("q18", "The codebook lookup is non-differentiable, so gradients are copied straight through.", []),
+    # ... and a word after "how" names a dimension, not a value
+    ("q13", "Temperature is a dial on how sharp those odds are: turn it down and the favourite wins.", []),
 ])
 def test_brackets_formulas_appositions_and_dropping_verbs(qid, text, kinds):
     assert flags(qid, text) == kinds, text

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from grader.metrics.binding import Mention, Subjects, bind, second_predicate, used_as_verb
-from grader.metrics.opposites import Opposites
+from grader.metrics.opposites import _NEGATING_PREFIXES, Opposites, negated_form
 from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, STOPWORDS, Reading, find_all, find_phrase,
                                     phrase_tokens)
 
@@ -105,6 +105,8 @@ def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> tuple[tup
     memory" -> "reduces memory"): (variant, the replacing word). Cached: every answer asks for every phrase's."""
     tokens = phrase_tokens(phrase)
     out = []
+    if not kin:
+        out += _unprefixed(tokens)
     for k, token in enumerate(tokens):
         describes = not kin and k + 1 < len(tokens) and token.text not in _CHANGE_VERBS  # "lower bound"
         for word in (opposites.kin(token) if kin else opposites.of(token)):
@@ -116,6 +118,27 @@ def _variants(phrase: str, opposites: Opposites, kin: bool = False) -> tuple[tup
             words[k] = word
             out.append((" ".join(words), word))
     return tuple(out)
+
+
+def _unprefixed(tokens) -> list[tuple[str, str]]:
+    """The phrase with its negating prefix taken off, a word no lexicon needs to list: "non differentiable" ->
+    "differentiable", "intractable" -> "tractable", "non markovian" -> "markovian". Of the negators only "non"
+    ("no gradient" -> "gradient" would flip a noun, said of the subject in many true sentences), and a prefixed
+    word only when what is left is an adjective by its ending: matched by stem, "unlabeled" -> "labeled" would
+    be "labels" and "unchanged" -> "changed" a "change" (false flags on correct answers)."""
+    words = [t.text for t in tokens]
+    out = []
+    if len(words) >= 2 and words[0] == "non":
+        out.append((" ".join(words[1:]), words[1]))
+    for k, word in enumerate(words):
+        for prefix, _ in _NEGATING_PREFIXES:
+            base = word[len(prefix):]
+            if word.startswith(prefix) and base.endswith(_ADJECTIVE_ENDINGS) and negated_form(base, word):
+                out.append((" ".join([*words[:k], base, *words[k + 1:]]), base))
+    return out
+
+
+_ADJECTIVE_ENDINGS = ("able", "ible", "al", "ic", "ive", "ous", "ian", "ent", "ant", "ary")
 
 
 @lru_cache(maxsize=256)
@@ -228,8 +251,10 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if named_at[0] is not None and (named_at[0] is named_at[1] or not set(range(named_at[0].first,
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
-        if kind in ("opposite", "denies") and (_sign_flipped(reading, first, last, own) or _analogy(reading, first)):
-            continue  # "minimise *minus* log D(G(z))" maximises log D(G(z)): two flips; "behaves *like* a ..."
+        if kind in ("opposite", "denies") and (_sign_flipped(reading, first, last, own) or _analogy(reading, first)
+                                               or _degree(reading, first)):
+            continue  # "minimise *minus* log D(G(z))" maximises log D(G(z)): two flips; "behaves *like* a ...";
+            # "a dial on *how* sharp the odds are"
         subject = bind(first, last, subjects, reading, opposites)
         negated = reading.negated(first, last, own) or (kind in ("opposite", "denies") and _dropped(reading, first))
         if subject is None and kind in ("holds", "kin") and negated:
@@ -290,6 +315,20 @@ def _analogy(reading: Reading, first: int) -> bool:
     tokens = reading.tokens
     return any(tokens[k].text in ("like", "akin", "resembles", "resembling", "mimics")
                for k in range(max(0, first - 3), first) if reading.clause[k] == reading.clause[first])
+
+
+def _degree(reading: Reading, first: int) -> bool:
+    """Whether the phrase names a dimension, not a value: "a dial on *how* sharp those odds are", "controls *how
+    much* noise is added", "*whether* the output is random"."""
+    tokens = reading.tokens
+    for k in range(first - 1, max(-1, first - 3), -1):
+        if reading.clause[k] != reading.clause[first]:
+            return False
+        if tokens[k].text in ("how", "whether"):
+            return True
+        if tokens[k].text not in ("much", "many", "far", "often"):
+            return False
+    return False
 
 
 def _sign_flipped(reading: Reading, first: int, last: int, own: frozenset[int]) -> bool:
