@@ -345,6 +345,8 @@ def test_the_gist_floor_lifts_a_plain_answer_that_states_an_essential_point(full
     ("q11", "RAG embeds the query, retrieves the top-k passages and adds them to the prompt."),
     # sampling is the learned reverse process at work: what it does there is said of it too
     ("q05", "At generation time you start from random noise and denoise it step by step into an image."),
+    # "static" in plain speech is the noise itself, not the opposite of "learned"
+    ("q05", "You keep sprinkling static on a photo until it is all static, and a network learns to clean it up."),
 ])
 def test_sentences_that_claim_no_contradiction(qid, text):
     assert flags(qid, text) == [], text

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from grader.metrics.binding import Mention, Subjects, bind, second_predicate, used_as_verb
 from grader.metrics.opposites import _NEGATING_PREFIXES, Opposites, negated_form
+from grader.metrics.unclaimed import analogy, as_noun, degree, sign_flipped
 from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, STOPWORDS, Reading, find_all, find_phrase,
                                     phrase_tokens)
 
@@ -251,8 +252,8 @@ def _fact_contradictions(facts, reading: Reading, opposites: Opposites, context:
         if named_at[0] is not None and (named_at[0] is named_at[1] or not set(range(named_at[0].first,
                                                                                   named_at[0].last + 1)) <= own):
             continue  # the phrase is a subject's name, or starts inside one ("k most likely" from "top-k")
-        if kind in ("opposite", "denies") and (_sign_flipped(reading, first, last, own) or _analogy(reading, first)
-                                               or _degree(reading, first)):
+        if kind in ("opposite", "denies") and (sign_flipped(reading, first, last, own) or analogy(reading, first)
+                                               or degree(reading, first) or as_noun(reading, first, last)):
             continue  # "minimise *minus* log D(G(z))" maximises log D(G(z)): two flips; "behaves *like* a ...";
             # "a dial on *how* sharp the odds are"
         subject = bind(first, last, subjects, reading, opposites)
@@ -307,34 +308,6 @@ def _negator_before(reading: Reading, first: int) -> bool:
     """Whether a plain negator ("not", "no", "never" ...) stands shortly before the phrase, in its clause."""
     return any(reading.tokens[k].text in NEGATORS and reading.clause[k] == reading.clause[first]
                for k in range(max(0, first - NEGATION_REACH), first))
-
-
-def _analogy(reading: Reading, first: int) -> bool:
-    """Whether the phrase is what something is likened to ("the difference behaves *like* an implicit classifier
-    gradient"): an analogy, not a claim that it is one."""
-    tokens = reading.tokens
-    return any(tokens[k].text in ("like", "akin", "resembles", "resembling", "mimics")
-               for k in range(max(0, first - 3), first) if reading.clause[k] == reading.clause[first])
-
-
-def _degree(reading: Reading, first: int) -> bool:
-    """Whether the phrase names a dimension, not a value: "a dial on *how* sharp those odds are", "controls *how
-    much* noise is added", "*whether* the output is random"."""
-    tokens = reading.tokens
-    for k in range(first - 1, max(-1, first - 3), -1):
-        if reading.clause[k] != reading.clause[first]:
-            return False
-        if tokens[k].text in ("how", "whether"):
-            return True
-        if tokens[k].text not in ("much", "many", "far", "often"):
-            return False
-    return False
-
-
-def _sign_flipped(reading: Reading, first: int, last: int, own: frozenset[int]) -> bool:
-    """Whether a sign word inside the matched phrase flips it back: "minimise the negative log-likelihood" is
-    "maximise the likelihood", "minimise minus log D" is "maximise log D"."""
-    return any(reading.tokens[k].text in ("minus", "negative", "neg") for k in range(first, last + 1) if k not in own)
 
 
 #: Timing words: "not after generating the answer" negates when, not what.
