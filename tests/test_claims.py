@@ -463,6 +463,28 @@ def test_a_short_answer_that_admits_not_knowing_gets_no_gist(full_grader, qid, a
     assert "gist" not in report.flags and report.score < full_grader.config.gist_floor
 
 
+@pytest.mark.parametrize("qid, answer", [
+    ("q17", "It mixes a conditional and an unconditional prediction with a guidance scale, but I don't know how "
+            "the training works."),
+    ("q11", "You retrieve documents and add them to the prompt, I think, but honestly I have no idea when to use it."),
+])
+def test_an_admission_scores_below_the_gist_floor_whatever_terms_it_names(full_grader, qid, answer):
+    """Terms recognised, the point not known: capped (its terms alone would score above the cap)."""
+    report = full_grader.grade(qid, answer)
+    assert "admits-not-knowing" in report.flags and "gist" not in report.flags
+    assert report.score <= full_grader.config.admission_cap < full_grader.config.gist_floor
+
+
+def test_a_list_of_the_reference_s_own_terms_is_still_a_list(full_grader):
+    """A list that drops the reference's verbs and keeps its terms is close to it in ROUGE-L (about 0.8): still
+    recognition, not understanding. The reference itself, a list for q03, q08 and q14, is not penalised."""
+    terms = ("full fine-tuning · all weights · costly · catastrophic forgetting · PEFT · adapters · prefix tuning · "
+             "LoRA · low-rank matrices · freeze W · train BA · memory · multi-task serving")
+    report = full_grader.grade("q08", terms)
+    assert report.rouge.rougeL.f1 >= 0.7 and "keyword-list" in report.flags
+    assert "keyword-list" not in full_grader.grade("q08", BANK.get("q08").reference).flags
+
+
 def test_an_admission_is_the_speaker_s_and_the_answer_is_short():
     from grader.metrics.form import admits_not_knowing
 

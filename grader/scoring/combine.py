@@ -57,6 +57,10 @@ class Config:
     #: Sentence-embedding margin by which another question (its text and reference) must be closer to the
     #: whole answer for the answer to be off-question; 0 turns this signal off.
     off_topic_margin: float = 0.0
+    #: A short answer that admits not knowing scores at most this (100: no cap).
+    admission_cap: float = 100.0
+    #: A list of terms at least this close (ROUGE-L F1) to the reference is the reference's own notes, not gaming.
+    list_reference_f1: float = 0.8
     path: str = ""
     digest: str = field(default="", compare=False)
     calibration: Any = None  # grader.calibration.Calibration: replaces the semantic weights when set
@@ -214,6 +218,10 @@ def load_config(path: str | Path | None = None) -> Config:
                         if "gist_threshold" in (data.get("meaning") or {}) else 1.0),
         off_topic_margin=(num(guards, "off_topic_margin", "guards.off_topic_margin", 0, 2)
                           if "off_topic_margin" in guards else 0.0),
+        admission_cap=(num(guards, "admission_cap", "guards.admission_cap", 0, 100)
+                       if "admission_cap" in guards else 100.0),
+        list_reference_f1=(num(guards, "keyword_list_reference_f1", "guards.keyword_list_reference_f1", 0, 1)
+                           if "keyword_list_reference_f1" in guards else 0.8),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
         judge=data.get("judge"),
@@ -315,7 +323,7 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     coverage = keywords.coverage if keywords is not None else None
     # A bare list of terms is not an answer (recall-based similarity rewards it too); one that follows the
     # reference's own wording (telegraphic notes like the reference itself) is not gaming.
-    close_to_reference = rouge is not None and rouge.rougeL.f1 >= 0.8
+    close_to_reference = rouge is not None and rouge.rougeL.f1 >= config.list_reference_f1
     # An answer in another language has no English function words either: it is not a list of terms, and its
     # score (against an English bank) is flagged as unreliable instead of penalised.
     language = detect_non_english(answer)
@@ -357,6 +365,11 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
         # enough. The guards below (empty, off-question, list, restated question) still apply.
         flags.append("gist")
         score = config.gist_floor
+    if admits and score > config.admission_cap:
+        # "I've heard 'think step by step', but I don't know why it would help": a term recognised, the point
+        # not known. A mentor marks it below an honest answer in general terms (the gist floor).
+        flags.append("admits-not-knowing")
+        score = config.admission_cap
     if not answer.strip():
         flags.append("empty")
         score = 0.0

@@ -9,6 +9,8 @@ FLAG_ADVICE = {
     "restates-question": "The answer repeats the question: say what the answer is, not what was asked.",
     "missing-required": "An essential point is missing (see 'Essential' below), so the score is capped below Good.",
     "misconception": "The answer states a known misconception, which costs a share of the score.",
+    "admits-not-knowing": "The answer says you don't know the point: the terms it names show recognition, not "
+                          "understanding, so the score stays below an answer that explains the idea in any words.",
     "gist": "The answer gets the gist (an essential point, nothing wrong) but few specifics: add the points below.",
     "contradiction": "The answer contradicts a fact a correct answer must get right (quoted below), which costs "
                      "most of the score: the right words do not make up for a wrong claim.",
