@@ -142,6 +142,16 @@ def _lexical_fallback(lexical, num, path: Path) -> tuple[dict[str, float], float
     return lexical_weights, lexical_floor, lexical_ceiling
 
 
+#: Guards a weights file may leave out: (key in the file, Config field, upper bound). Left out, a guard keeps the
+#: Config default (off, or what grader did before it was added), so older weights files still read the same.
+_OPTIONAL_GUARDS = (("off_topic_margin", "off_topic_margin", 2), ("admission_cap", "admission_cap", 100),
+                    ("keyword_list_reference_f1", "list_reference_f1", 1))
+
+
+def _optional_guards(guards: dict, num) -> dict:
+    return {field: num(guards, key, f"guards.{key}", 0, hi) for key, field, hi in _OPTIONAL_GUARDS if key in guards}
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a weights file; errors name the file and the field."""
     path = Path(path) if path else DEFAULT_CONFIG
@@ -216,12 +226,7 @@ def load_config(path: str | Path | None = None) -> Config:
         gist_min_semantic=num(guards, "gist_min_semantic", "guards.gist_min_semantic", 0, 1),
         gist_threshold=(num(data.get("meaning") or {}, "gist_threshold", "meaning.gist_threshold", 0, 1)
                         if "gist_threshold" in (data.get("meaning") or {}) else 1.0),
-        off_topic_margin=(num(guards, "off_topic_margin", "guards.off_topic_margin", 0, 2)
-                          if "off_topic_margin" in guards else 0.0),
-        admission_cap=(num(guards, "admission_cap", "guards.admission_cap", 0, 100)
-                       if "admission_cap" in guards else 100.0),
-        list_reference_f1=(num(guards, "keyword_list_reference_f1", "guards.keyword_list_reference_f1", 0, 1)
-                           if "keyword_list_reference_f1" in guards else 0.8),
+        **_optional_guards(guards, num),
         path=str(path),
         digest=hashlib.sha256(raw).hexdigest()[:16],
         judge=data.get("judge"),
@@ -355,21 +360,7 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
             from_rubric = bool(c.subject) or c.kind == "order"
             score *= 1.0 - (config.contradiction_factor if from_rubric else config.reference_contradiction_factor)
     admits = admits_not_knowing(answer) is not None
-    states_essential = (semantic is not None and semantic >= config.gist_min_semantic
-                        and keywords is not None and any(m.required for m in keywords.matched))
-    if (keywords is not None and not keywords.pitfalls and not contradictions and score < config.gist_floor
-            and (states_essential or gist) and not admits):
-        # A plain, honest answer that states an essential point (in any words) and nothing wrong has the gist:
-        # a mentor marks it Partial at least, above a list of terms or a fluent wrong answer. A short answer in
-        # general terms is far from a long reference, so a clause close in meaning to an essential concept is
-        # enough. The guards below (empty, off-question, list, restated question) still apply.
-        flags.append("gist")
-        score = config.gist_floor
-    if admits and score > config.admission_cap:
-        # "I've heard 'think step by step', but I don't know why it would help": a term recognised, the point
-        # not known. A mentor marks it below an honest answer in general terms (the gist floor).
-        flags.append("admits-not-knowing")
-        score = config.admission_cap
+    score = _gist_or_admission(config, score, flags, semantic, keywords, contradictions, gist, admits)
     if not answer.strip():
         flags.append("empty")
         score = 0.0
@@ -395,6 +386,27 @@ def combine(config: Config, question: str, answer: str, keywords: KeywordResult 
     score = round(min(100.0, max(0.0, score)), 2)
     rounded = [None if v is None else round(v, 6) for v in (coverage, semantic)]
     return Combined(score, config.band(score), tuple(flags), *rounded, language, judged)
+
+
+def _gist_or_admission(config: Config, score: float, flags: list[str], semantic, keywords, contradictions,
+                       gist: bool, admits: bool) -> float:
+    """The score after the gist floor and the admission cap (their flags appended to ``flags``)."""
+    states_essential = (semantic is not None and semantic >= config.gist_min_semantic
+                        and keywords is not None and any(m.required for m in keywords.matched))
+    if (keywords is not None and not keywords.pitfalls and not contradictions and score < config.gist_floor
+            and (states_essential or gist) and not admits):
+        # A plain, honest answer that states an essential point (in any words) and nothing wrong has the gist:
+        # a mentor marks it Partial at least, above a list of terms or a fluent wrong answer. A short answer in
+        # general terms is far from a long reference, so a clause close in meaning to an essential concept is
+        # enough. The guards after it (empty, off-question, list, restated question) still apply.
+        flags.append("gist")
+        return config.gist_floor
+    if admits and score > config.admission_cap:
+        # "I've heard 'think step by step', but I don't know why it would help": a term recognised, the point
+        # not known. A mentor marks it below an honest answer in general terms (the gist floor).
+        flags.append("admits-not-knowing")
+        return config.admission_cap
+    return score
 
 
 def _judged(score: float, judge) -> tuple[float, dict | None]:
