@@ -380,6 +380,17 @@ def test_a_sentence_that_names_no_subject_is_about_the_question_s_topic(qid, tex
     assert flags(qid, text) == ["negation"], text
 
 
+@pytest.mark.parametrize("qid, text, kinds", [
+    # "it" does not stand for a subject named in the plural: it is the question's topic
+    ("q18", "Standard VAEs have a continuous latent, so it cannot be discrete.", ["negation"]),
+    ("q18", "Standard VAEs have a continuous latent, but it is discrete here.", []),
+    # ... while a singular subject is carried as before
+    ("q04", "We maximise the ELBO, so it is an upper bound on the likelihood.", ["opposite"]),
+])
+def test_it_does_not_stand_for_a_plural_subject(qid, text, kinds):
+    assert flags(qid, text) == kinds, text
+
+
 @pytest.mark.parametrize("qid, text", [
     ("q19", "Before the final answer it writes out intermediate steps, not after it."),  # negates when, not what
     ("q17", "It trains one network without a separate classifier, combines conditional and unconditional "

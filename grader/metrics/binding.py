@@ -90,9 +90,11 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
         return None  # the clause names its subject after the phrase: too loose to judge
     lo = reading.clause_span[clause][0]
     if lo == first or any(reading.tokens[k].text in PRONOUNS for k in range(lo, first)):
+        singular = any(reading.tokens[k].text in ("it", "its") for k in range(lo, first))
         earlier = [m for m in subjects.by_sentence.get(sentence, ())
                    if m.last < first and first - m.last <= 2 * BIND_REACH
-                   and (not subjects.aside[m] or _relative_to(m, first, reading))]
+                   and (not subjects.aside[m] or _relative_to(m, first, reading))
+                   and not (singular and plural(reading, m))]
         if earlier and not (opposites and _contrasted_in(earlier[-1], lo, first, reading, opposites)):
             carried = _antecedent(earlier, lo, first, reading)
             return Mention(carried.group, carried.first, carried.last, carried=True)
@@ -102,6 +104,13 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
             if previous is not None:
                 return Mention(previous.group, previous.first, previous.last, carried=True)
     return None
+
+
+def plural(reading: Reading, m: Mention) -> bool:
+    """Whether a subject is named in the plural ("small models", "GANs"): "it" does not stand for it ("Small
+    models gain as much as large ones, so *it*'s not an emergent ability": the question's topic)."""
+    word = reading.tokens[m.last].text
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
 def _sentence_subject(mentions, reading: Reading) -> Mention | None:
