@@ -345,6 +345,11 @@ def test_the_gist_floor_lifts_a_plain_answer_that_states_an_essential_point(full
     ("q11", "RAG embeds the query, retrieves the top-k passages and adds them to the prompt."),
     # sampling is the learned reverse process at work: what it does there is said of it too
     ("q05", "At generation time you start from random noise and denoise it step by step into an image."),
+    # a relative clause ends at its comma: what it names is neither the main clause's subject nor in its terms
+    ("q07", "Unlike fine-tuning, which takes gradient steps on thousands of examples, few-shot prompting only "
+            "shows the examples in the prompt."),
+    ("q11", "The first RAG system, which combined a dense retriever with a seq2seq generator, answers by first "
+            "fetching passages and then writing."),
     # "static" in plain speech is the noise itself, not the opposite of "learned"
     ("q05", "You keep sprinkling static on a photo until it is all static, and a network learns to clean it up."),
 ])

@@ -250,7 +250,11 @@ def _naming_closed(mention: Mention, first: int, reading: Reading) -> bool:
     naming = k >= 1 and ((tokens[k].text in ("is", "are") and tokens[k - 1].text in ("which", "that", "this"))
                          or tokens[k].text in ("called", "named")
                          or (tokens[k].text == "as" and tokens[k - 1].text == "known"))
-    return naming and bool(PAUSE.search(reading.text, tokens[mention.last].end, tokens[first].start))
+    # ... or it is named inside a relative clause closed before the phrase: "The original RAG, *which paired a
+    # dense retriever with a generator*, answers a question by first fetching ..." (the retriever does not answer)
+    lo = reading.clause_span[reading.clause[mention.first]][0]
+    relative = tokens[lo].text in ("which", "who") and lo < mention.first
+    return (naming or relative) and bool(PAUSE.search(reading.text, tokens[mention.last].end, tokens[first].start))
 
 
 def _contrasted_in(mention: Mention, lo: int, first: int, reading: Reading, opposites: Opposites) -> bool:

@@ -415,6 +415,13 @@ class TermMatch:
     end: int
 
 
+def _closes_relative(reading: Reading, lo: int, first: int, last: int) -> bool:
+    """Whether a clause opened by a relative pronoun ("which", "who") ends at a comma between ``first`` and ``last``."""
+    tokens = reading.tokens
+    return tokens[lo].text in ("which", "who") and any(
+        PAUSE.search(reading.text, tokens[k].end, tokens[k + 1].start) for k in range(max(lo, first), last))
+
+
 def _set_aside(reading: Reading, first: int, last: int, own: frozenset[int]) -> bool:
     """Whether a contrast inside a term match sets part of it aside: "generates the whole sequence sequentially
     *rather than in parallel*" does not say it is generated in parallel."""
@@ -445,6 +452,9 @@ def match_terms(groups: tuple[tuple[str, ...], ...], answer: str, reading: Readi
         lo = reading.clause_span[clause][0]
         # A negation anywhere in the clause before the last matched term cancels it ("RAG does not retrain").
         hi = reading.clause_span[clause][1]
+        if _closes_relative(reading, lo, first, last):
+            continue  # "Unlike fine-tuning, which makes gradient updates on examples, few-shot prompting ...":
+            # the relative clause ends at its comma; what follows is the main clause, with its own subject
         if reading.negated(max(lo, first), last, own) or any(
                 reading.tokens[k].text in NEGATORS for k in range(lo, last) if k not in own) \
                 or any(reading.tokens[k].text in INFEASIBLE for k in range(last + 1, hi + 1)) \
