@@ -389,6 +389,8 @@ def test_a_sentence_that_names_no_subject_is_about_the_question_s_topic(qid, tex
     # "it" does not stand for a subject named in the plural: it is the question's topic
     ("q18", "Standard VAEs have a continuous latent, so it cannot be discrete.", ["negation"]),
     ("q18", "Standard VAEs have a continuous latent, but it is discrete here.", []),
+    # a clause that opens on a condition of its own is a new case, not said of the subject before it
+    ("q13", "T = 1 leaves the distribution as it is, and if you raise it above one it flattens.", []),
     # ... while a singular subject is carried as before
     ("q04", "We maximise the ELBO, so it is an upper bound on the likelihood.", ["opposite"]),
 ])

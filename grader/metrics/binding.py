@@ -89,6 +89,8 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
     if in_clause:
         return None  # the clause names its subject after the phrase: too loose to judge
     lo = reading.clause_span[clause][0]
+    if _conditional(reading, lo, first):
+        return None  # "T of one is the plain distribution, and *if you go above one* it flattens": a new case
     if lo == first or any(reading.tokens[k].text in PRONOUNS for k in range(lo, first)):
         singular = any(reading.tokens[k].text in ("it", "its") for k in range(lo, first))
         earlier = [m for m in subjects.by_sentence.get(sentence, ())
@@ -104,6 +106,15 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
             if previous is not None:
                 return Mention(previous.group, previous.first, previous.last, carried=True)
     return None
+
+
+def _conditional(reading: Reading, lo: int, first: int) -> bool:
+    """Whether the clause opens on a condition of its own ("and if you go above one ..."): what it says holds in
+    that case, not of the subject named before it."""
+    k = lo
+    while k < first and reading.tokens[k].text in ("and", "but", "so", "or"):
+        k += 1
+    return k < first and reading.tokens[k].text in ("if", "unless", "whenever")
 
 
 def plural(reading: Reading, m: Mention) -> bool:
