@@ -89,7 +89,7 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
     if in_clause:
         return None  # the clause names its subject after the phrase: too loose to judge
     lo = reading.clause_span[clause][0]
-    if _conditional(reading, lo, first):
+    if _conditional(reading, clause):
         return None  # "T of one is the plain distribution, and *if you go above one* it flattens": a new case
     if lo == first or any(reading.tokens[k].text in PRONOUNS for k in range(lo, first)):
         singular = any(reading.tokens[k].text in ("it", "its") for k in range(lo, first))
@@ -108,13 +108,24 @@ def bind(first: int, last: int, subjects: Subjects, reading: Reading,
     return None
 
 
-def _conditional(reading: Reading, lo: int, first: int) -> bool:
+#: Words that may open a clause before its own first word ("*so* it's not ...", "*and* if you go above one").
+_LINKS = frozenset("so and but or yet thus hence therefore which".split())
+
+
+def opening_word(reading: Reading, clause: int) -> str:
+    """The clause's first word after its linking words: its subject ("so *it*'s not an emergent ability") or
+    what opens it ("and *if* you go above one")."""
+    lo, hi = reading.clause_span[clause]
+    k = lo
+    while k < hi and reading.tokens[k].text in _LINKS:
+        k += 1
+    return reading.tokens[k].text
+
+
+def _conditional(reading: Reading, clause: int) -> bool:
     """Whether the clause opens on a condition of its own ("and if you go above one ..."): what it says holds in
     that case, not of the subject named before it."""
-    k = lo
-    while k < first and reading.tokens[k].text in ("and", "but", "so", "or"):
-        k += 1
-    return k < first and reading.tokens[k].text in ("if", "unless", "whenever")
+    return opening_word(reading, clause) in ("if", "unless", "whenever")
 
 
 def plural(reading: Reading, m: Mention) -> bool:

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from grader.metrics.binding import Mention, Subjects, bind, plural, second_predicate, used_as_verb
-from grader.metrics.opposites import _NEGATING_PREFIXES, Opposites, negated_form
+from grader.metrics.binding import Mention, Subjects, bind, opening_word, plural, second_predicate, used_as_verb
+from grader.metrics.opposites import Opposites, without_negating_prefix
 from grader.metrics.unclaimed import analogy, as_noun, degree, sign_flipped
 from grader.metrics.reading import (NEGATION_REACH, NEGATORS, PAUSE, STOPWORDS, Reading, find_all, find_phrase,
                                     phrase_tokens)
@@ -132,10 +132,9 @@ def _unprefixed(tokens) -> list[tuple[str, str]]:
     if len(words) >= 2 and words[0] == "non":
         out.append((" ".join(words[1:]), words[1]))
     for k, word in enumerate(words):
-        for prefix, _ in _NEGATING_PREFIXES:
-            base = word[len(prefix):]
-            if word.startswith(prefix) and base.endswith(_ADJECTIVE_ENDINGS) and negated_form(base, word):
-                out.append((" ".join([*words[:k], base, *words[k + 1:]]), base))
+        base = without_negating_prefix(word)
+        if base is not None and base.endswith(_ADJECTIVE_ENDINGS):
+            out.append((" ".join([*words[:k], base, *words[k + 1:]]), base))
     return out
 
 
@@ -377,25 +376,11 @@ def _about_topic(group: int, topic: int | None, first: int, subjects: Subjects, 
     lo = reading.clause_span[clause][0]
     if any(reading.tokens[k].text in _OTHER_THING for k in range(lo, first)):
         return False  # "because the older method needed a separate classifier": about that other thing
-    it_clause = _opens_on_it(reading, clause)
+    it_clause = opening_word(reading, clause) in ("it", "its")
     return not any((m.first < first and not (it_clause and reading.clause[m.first] != clause
                                              and plural(reading, m)))
                    or reading.clause[m.first] == clause
                    for m in subjects.by_sentence.get(reading.tokens[first].sentence, ()))
-
-
-#: Words that may open a clause before its subject ("*so* it's not an emergent ability").
-_LINKS = frozenset("so and but yet thus hence therefore which".split())
-
-
-def _opens_on_it(reading: Reading, clause: int) -> bool:
-    """Whether the clause's subject is "it" ("..., so it's not an emergent ability at all")."""
-    lo, hi = reading.clause_span[clause]
-    k = lo
-    while k < hi and reading.tokens[k].text in _LINKS:
-        k += 1
-    return reading.tokens[k].text in ("it", "its")
-
 
 
 #: Words that point at something other than the topic: "the older method", "previous approaches".

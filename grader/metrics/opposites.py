@@ -101,6 +101,14 @@ def negated_form(a: str, b: str) -> bool:
     return False
 
 
+def without_negating_prefix(word: str) -> str | None:
+    """The word a prefixed word negates ("intractable" -> "tractable"), if it is one by ``negated_form``."""
+    for prefix, _ in _NEGATING_PREFIXES:
+        if word.startswith(prefix) and negated_form(word[len(prefix):], word):
+            return word[len(prefix):]
+    return None
+
+
 @lru_cache(maxsize=64)
 def opposites_for(extra: tuple[tuple[str, str], ...] = ()) -> Opposites:
     return Opposites(extra)
