@@ -116,6 +116,8 @@ def test_unwritable_output(tmp_path):
     (lambda d: d["semantic_features"].update(magic=1), "unknown feature"),
     (lambda d: d.update(version=2), "unsupported version"),
     (lambda d: d["bertscore"].update(layer=9), "bertscore.layer"),
+    (lambda d: d["guards"].update(admission_cap=250), "guards.admission_cap"),
+    (lambda d: d["guards"].update(keyword_list_reference_f1="high"), "guards.keyword_list_reference_f1"),
 ])
 def test_invalid_weights(tmp_path, change, expected):
     from grader.scoring.combine import DEFAULT_CONFIG
